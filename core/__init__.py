@@ -1,0 +1,1 @@
+"""Core: settings, the seed contract, the model catalog, storage and the error tree. Imports nothing of ours."""

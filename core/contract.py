@@ -1,0 +1,233 @@
+"""The seed API contract as pydantic models, with every validation rule of the quick-video API.
+
+Request models are strict (a string is not a boolean, a number is not a string) and every failure becomes one
+:class:`~core.errors.InvalidRequest` whose message names the field and the reason in plain words, so the API can
+answer 400 with it directly. Result models are what flows return and what ``/status`` shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
+
+from core import catalog
+from core.errors import InvalidRequest
+
+AspectRatio = Literal["16:9", "9:16", "1:1"]
+MAX_SCENES = 20
+
+
+def _fail(message: str, field: str | None = None) -> PydanticCustomError:
+    """A validation error whose text is shown as is; ``field`` names the field when raised by a model rule."""
+    return PydanticCustomError("reelflow", message.replace("{", "(").replace("}", ")"), {"field": field or ""})
+
+
+def _check_model(value: str | None, kind: catalog.Kind, field: str | None = None, why: str = "") -> str:
+    express = ", ".join(m.key for m in catalog.models_of(kind, express_only=True))
+    if value is None or not value.strip():
+        raise _fail(f"is required{why}; express {kind} models: {express}", field)
+    entry = catalog.find_model(value)
+    if entry is None or entry.kind != kind:
+        raise _fail(f"'{value}' is not a known {kind} model; express {kind} models: {express}", field)
+    if not entry.express:
+        raise _fail(f"'{value}' is not an express model and is not served by the quick API; use one of: {express}",
+                    field)
+    return value
+
+
+def check_webhook_url(value: str | None) -> str | None:
+    """A webhook URL must be an absolute http(s) URL with a host."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail("must be an absolute http:// or https:// URL")
+    return value.strip()
+
+
+class VoiceChoice(BaseModel):
+    """The resolved narration voice: provider key and voice name, both from the catalog."""
+
+    provider: str = "OPENAI"
+    speaker: str = "alloy"
+
+
+def resolve_voice(speaker: str | None, provider: str | None) -> VoiceChoice:
+    """Check speaker/provider against the catalog; fill the defaults (alloy on OPENAI)."""
+    if provider is not None:
+        row = catalog.find_voice_provider(provider)
+        if row is None:
+            live = ", ".join(v.key for v in catalog.VOICE_PROVIDERS if not v.retired)
+            raise _fail(f"provider '{provider}' is not a known voice provider; use one of: {live}", "provider")
+        if row.retired:
+            raise _fail(row.retired, "provider")
+        voice = speaker if speaker is not None else row.default_voice
+        if voice not in row.voices:
+            raise _fail(f"speaker '{voice}' is not a voice of {row.key}; voices: {', '.join(row.voices)}", "speaker")
+        return VoiceChoice(provider=row.key, speaker=voice)
+    if speaker is None:
+        return VoiceChoice()
+    owner = catalog.voice_owner(speaker)
+    if owner is None:
+        raise _fail(f"speaker '{speaker}' is not a known voice; OPENAI voices: {', '.join(catalog.OPENAI_VOICES)}",
+                    "speaker")
+    return VoiceChoice(provider=owner.key, speaker=speaker)
+
+
+class NarrativeInput(BaseModel):
+    """The ``input`` object of ``POST /create_narrative``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    prompt_list: list[StrictStr]
+    speaker: StrictStr | None = None
+    provider: StrictStr | None = None
+    add_generative_video: StrictBool = False
+    image_model: StrictStr | None = Field(default=None, validate_default=True)
+    video_model: StrictStr | None = None
+    aspect_ratio: AspectRatio = "16:9"
+
+    @field_validator("prompt_list", mode="before")
+    @classmethod
+    def _split_lines(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.splitlines()
+        if not isinstance(value, list):
+            raise _fail("must be a list of strings or one newline-separated string")
+        if not all(isinstance(line, str) for line in value):
+            raise _fail("every entry must be a string")
+        lines = [line.strip() for line in value if line.strip()]
+        if not lines:
+            raise _fail("must hold at least one non-empty line")
+        if len(lines) > MAX_SCENES:
+            raise _fail(f"has {len(lines)} lines; at most {MAX_SCENES} are allowed")
+        return lines
+
+    @field_validator("image_model")
+    @classmethod
+    def _image_model(cls, value: str | None) -> str:
+        return _check_model(value, "image")
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> NarrativeInput:
+        if self.add_generative_video or self.video_model is not None:
+            _check_model(self.video_model, "video", "video_model", " when add_generative_video is true")
+        resolve_voice(self.speaker, self.provider)
+        return self
+
+    @property
+    def voice(self) -> VoiceChoice:
+        return resolve_voice(self.speaker, self.provider)
+
+
+class NarrativeRequest(BaseModel):
+    """The whole body of ``POST /create_narrative``: the input and an optional callback URL."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    input: NarrativeInput
+    webhookUrl: StrictStr | None = None  # noqa: N815 - the seed's spelling
+
+    _webhook = field_validator("webhookUrl")(classmethod(lambda cls, v: check_webhook_url(v)))
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p != "" and not (isinstance(p, str) and p.startswith("function-"))]
+    return ".".join(parts) if parts else "body"
+
+
+def error_message(exc: ValidationError) -> str:
+    """One plain sentence per broken rule, naming the field: ``input.image_model: is required; ...``."""
+    messages = []
+    for err in exc.errors(include_url=False):
+        loc = _where(tuple(err["loc"]) + ((err.get("ctx") or {}).get("field") or "",))
+        kind = err["type"]
+        if kind == "missing":
+            text = "is required"
+        elif kind == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            text = f"must be one of {expected}"
+        elif kind in ("string_type", "bool_type", "list_type", "model_type", "dict_type"):
+            wanted = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list",
+                      "model_type": "an object", "dict_type": "an object"}[kind]
+            text = f"must be {wanted}"
+        else:
+            text = str(err["msg"])
+        messages.append(f"{loc}: {text}")
+    return "; ".join(messages)
+
+
+def parse_narrative(payload: Any) -> NarrativeRequest:
+    """Validate a create_narrative body; raise :class:`InvalidRequest` with a readable message."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest("body: must be a JSON object with an 'input' object")
+    try:
+        return NarrativeRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidRequest(error_message(exc)) from exc
+
+
+class SceneAssets(BaseModel):
+    """What one scene produced, as storage keys; shown per scene in the result."""
+
+    index: int
+    text: str
+    duration: float
+    image: str
+    voice: str
+    clip: str
+    video: str | None = None
+
+
+class VideoResult(BaseModel):
+    """What a narrative or movie flow returns; ``/status`` turns the keys into links."""
+
+    video: str
+    srt: str
+    vtt: str
+    poster: str
+    duration: float
+    width: int
+    height: int
+    aspect_ratio: AspectRatio
+    size_bytes: int
+    scenes: list[SceneAssets] = Field(default_factory=list)
+    rendered_by: str = "local"
+
+
+class SceneSpec(BaseModel):
+    """One planned scene: its narration, the prompt for its still, and the seed that makes it reproducible."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    text: str
+    image_prompt: str
+    seed: int
+    clip_length: float | None = None
+
+
+class TimedWord(BaseModel):
+    """A narrated word and when it is spoken, in seconds from the start of its scene."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start: float
+    end: float
+
+
+class VoiceAsset(BaseModel):
+    """A scene's narration in storage, with the word timings captions are built from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wav: str
+    words: list[TimedWord]
+    duration: float
+    rendered_by: str = "local"

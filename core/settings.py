@@ -1,0 +1,91 @@
+"""One settings class for the whole service, read from the environment (and `.env`).
+
+Every reelflow setting carries the ``REELFLOW_`` prefix; vendor credentials keep the names their own SDKs use
+(``OPENAI_API_KEY``, ``REPLICATE_API_TOKEN`` ...). Read settings only through :func:`get_settings`; tests clear
+its cache instead of patching attributes. Secrets are ``SecretStr`` and never become flow parameters.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SIZES: dict[str, dict[str, tuple[int, int]]] = {
+    "720p": {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)},
+    "1080p": {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)},
+}
+
+
+def _vendor(name: str) -> AliasChoices:
+    return AliasChoices(name, f"REELFLOW_{name}")
+
+
+class Settings(BaseSettings):
+    """Every knob of reelflow, with the default that `make run` uses."""
+
+    model_config = SettingsConfigDict(env_prefix="REELFLOW_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".reelflow"), description="Embedded PostgreSQL, media, cache, secrets.")
+    storage_url: str = Field(default="", description="fsspec URL for media; empty means file://<data_dir>/media.")
+    public_url: str = Field(default="", description="Base URL used in file links; empty means the API address.")
+    api_keys: str = Field(default="", description="Comma-separated API keys; empty: one is generated on first start.")
+    webhook_secret: SecretStr | None = Field(default=None, description="whsec_... secret for signing webhooks.")
+    offline: bool | None = Field(default=None, description="Force local renderers; unset: auto when no vendor keys.")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    prefect_port: int = 4200
+    webhook_allow_private: bool = False
+    database_url: SecretStr | None = Field(
+        default=None, description="External PostgreSQL for Prefect (postgresql+asyncpg://...); unset: embedded."
+    )
+    runner_limit: int = Field(default=4, ge=1, description="Flow runs the embedded runner executes at once.")
+    link_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a signed file link stays valid.")
+    fps: Literal[24, 30] = 30
+    size_class: Literal["720p", "1080p"] = "720p"
+    x264_preset: str = "veryfast"
+    task_retries: int = Field(default=3, ge=0, description="Retries of a retryable provider error per task.")
+    inject_faults: str = Field(default="", description="Testing only: comma-separated task names that fail on purpose.")
+    task_retry_delay: float = Field(default=2.0, ge=0, description="First retry delay in seconds; doubles each try.")
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=_vendor("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=_vendor("OPENAI_BASE_URL"))
+    replicate_api_token: SecretStr | None = Field(default=None, validation_alias=_vendor("REPLICATE_API_TOKEN"))
+    replicate_base_url: str | None = Field(default=None, validation_alias=_vendor("REPLICATE_BASE_URL"))
+    runwayml_api_secret: SecretStr | None = Field(default=None, validation_alias=_vendor("RUNWAYML_API_SECRET"))
+    elevenlabs_api_key: SecretStr | None = Field(default=None, validation_alias=_vendor("ELEVENLABS_API_KEY"))
+
+    @property
+    def media_url(self) -> str:
+        """Where generated media lives: the configured storage URL or a folder in the data dir."""
+        if self.storage_url:
+            return self.storage_url.rstrip("/")
+        return (self.data_dir.resolve() / "media").as_uri()
+
+    @property
+    def results_url(self) -> str:
+        """Where Prefect persists task results (next to the media, so every worker sees the same cache)."""
+        if self.storage_url:
+            return f"{self.storage_url.rstrip('/')}/prefect-results"
+        return (self.data_dir.resolve() / "results").as_uri()
+
+    @property
+    def is_offline(self) -> bool:
+        """Offline mode: explicit setting, else on exactly when no vendor credential is configured."""
+        if self.offline is not None:
+            return self.offline
+        keys = (self.openai_api_key, self.replicate_api_token, self.runwayml_api_secret, self.elevenlabs_api_key)
+        return all(k is None or not k.get_secret_value() for k in keys)
+
+    def frame_size(self, aspect_ratio: str) -> tuple[int, int]:
+        """Output width and height for an aspect ratio at the configured size class."""
+        return SIZES[self.size_class][aspect_ratio]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import time)."""
+    return Settings()

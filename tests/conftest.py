@@ -1,0 +1,28 @@
+"""Shared fixtures: every test starts from a clean environment and its own data dir."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.settings import get_settings
+
+_CLEARED_PREFIXES = ("REELFLOW_",)
+_CLEARED_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL",
+                  "RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test sees the developer's keys or another test's settings; each gets a fresh data dir."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+            monkeypatch.delenv(name, raising=False)
+    data = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("REELFLOW_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    yield data
+    get_settings.cache_clear()
