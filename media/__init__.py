@@ -1,0 +1,1 @@
+"""Media: ffmpeg graphs, probing, captions."""
