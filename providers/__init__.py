@@ -1,0 +1,1 @@
+"""Providers: one module per vendor plus ``local/`` (offline renderers), behind the protocols in ``base``."""
