@@ -1,0 +1,125 @@
+"""The ``reelflow`` command line.
+
+``reelflow narrative "line one" "line two" --aspect 9:16 --out demo.mp4`` runs the narrative flow in this process
+(Prefect runs an ephemeral API when no ``PREFECT_API_URL`` is set) and shows its progress as a bar.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(help="reelflow: text to narrated video, on Prefect flows.", no_args_is_help=True)
+console = Console(stderr=True)
+
+DEMO_LINES = [
+    "A lighthouse keeper wakes before dawn on a windswept island.",
+    "She climbs the spiral stairs and lights the great lamp.",
+    "Far out at sea, a small fishing boat turns toward the beam.",
+    "By sunrise, the crew is safe in the harbour, waving up at the tower.",
+]
+
+
+def _prepare_environment() -> None:
+    """Keep Prefect's own files inside the data dir unless the operator chose otherwise."""
+    from core.settings import get_settings
+
+    data = get_settings().data_dir.resolve()
+    os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _lines(lines: list[str] | None, lines_file: Path | None) -> str | list[str]:
+    if lines_file is not None:
+        return lines_file.read_text(encoding="utf-8")
+    return lines or []
+
+
+@app.command()
+def narrative(
+    lines: Annotated[list[str] | None, typer.Argument(help="One scene per argument.")] = None,
+    lines_file: Annotated[Path | None, typer.Option("--lines-file", exists=True, dir_okay=False,
+                                                    help="A text file, one scene per line.")] = None,
+    aspect: Annotated[str, typer.Option("--aspect", help="16:9, 9:16 or 1:1.")] = "16:9",
+    image_model: Annotated[str, typer.Option("--image-model")] = "FLUX1.1PRO",
+    video_model: Annotated[str | None, typer.Option("--video-model")] = None,
+    generative_video: Annotated[bool, typer.Option("--generative-video/--no-generative-video")] = False,
+    speaker: Annotated[str | None, typer.Option("--speaker")] = None,
+    provider: Annotated[str | None, typer.Option("--provider")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")] = Path("reelflow-narrative.mp4"),
+) -> None:
+    """Render a narrative video from text lines and write it to --out."""
+    _prepare_environment()
+    from core.contract import parse_narrative
+    from core.errors import InvalidRequest
+
+    body = {"input": {"prompt_list": _lines(lines, lines_file), "aspect_ratio": aspect, "image_model": image_model,
+                      "add_generative_video": generative_video, "video_model": video_model,
+                      "speaker": speaker, "provider": provider}}
+    try:
+        request = parse_narrative(body)
+    except InvalidRequest as exc:
+        console.print(f"[red]invalid request:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    result_path = _run_with_progress(request)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result_path, out)
+    console.print(f"[green]video written:[/green] {out.resolve()}")
+    typer.echo(str(out.resolve()))
+
+
+def _run_with_progress(request: object) -> Path:
+    from core.contract import NarrativeRequest
+    from flows import progress as progress_mod
+    from flows.narrative import narrative as narrative_flow
+    from tasks.common import storage
+
+    assert isinstance(request, NarrativeRequest)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:>3.0f}%"),
+                  TimeElapsedColumn(), console=console) as bar:
+        job = bar.add_task("starting", total=100)
+
+        def update(percent: int, stage: str) -> None:
+            bar.update(job, completed=percent, description=stage or "done")
+
+        progress_mod.LISTENERS.append(update)
+        try:
+            state = narrative_flow(request, return_state=True)
+        finally:
+            progress_mod.LISTENERS.remove(update)
+    if not state.is_completed():
+        console.print(f"[red]failed:[/red] {state.message}")
+        raise typer.Exit(1)
+    result = state.result()
+    store = storage()
+    return Path(store.path(result.video)) if store.is_local else store.local_copy(result.video, Path.cwd())
+
+
+@app.command()
+def serve() -> None:
+    """Run the whole service: embedded PostgreSQL, Prefect server + UI, the runner and the API (Ctrl-C stops all)."""
+    from adapter.supervisor import run_stack
+    from core.settings import get_settings
+
+    raise typer.Exit(run_stack(get_settings()))
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option("--out")] = Path(".reelflow/demo.mp4")) -> None:
+    """Render the built-in four-scene demo narrative (what `make run` does before the service exists)."""
+    narrative(lines=DEMO_LINES, lines_file=None, aspect="16:9", image_model="FLUX1.1PRO", video_model=None,
+              generative_video=False, speaker=None, provider=None, out=out)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="reelflow")
+    sys.exit(0)

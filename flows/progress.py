@@ -1,0 +1,105 @@
+"""Honest job progress: a weighted 0–100 and a per-stage map, published where status and the UI read them.
+
+Progress goes to the flow run's labels (so a single ``read_flow_run`` gives state and progress to the API) and to
+a progress artifact (so operators see a bar in the Prefect UI). It only ever increases; 100 is set at the very
+end of the flow, and the API reports it only once the run is COMPLETED.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+
+log = logging.getLogger(__name__)
+LABEL_PREFIX = "reelflow."
+# In-process observers (the CLI's progress bar): called with (percent, stage) after every change.
+LISTENERS: list[Callable[[int, str], None]] = []
+STAGE_PREFIX = "reelflow.stage."
+
+
+class Progress:
+    """Counts finished units per stage and publishes the weighted total after each one."""
+
+    def __init__(self, stages: dict[str, tuple[float, int]]) -> None:
+        """``stages`` maps a stage name to (weight, number of units) in pipeline order."""
+        self._stages = {name: spec for name, spec in stages.items() if spec[1] > 0}
+        self._done = dict.fromkeys(self._stages, 0)
+        self._state = dict.fromkeys(self._stages, "INIT")
+        self._lock = threading.Lock()
+        self._artifact: UUID | None = None
+        ctx = FlowRunContext.get()
+        self._flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+        # A re-run of the same request (retry, crash recovery) never shows less than it already showed.
+        earlier = (ctx.flow_run.labels or {}).get(f"{LABEL_PREFIX}progress", 0) if ctx and ctx.flow_run else 0
+        self._percent = min(99, int(float(earlier))) if isinstance(earlier, int | float | str) else 0
+
+    @property
+    def percent(self) -> int:
+        return self._percent
+
+    def start(self) -> None:
+        """Publish the initial (0 %) state and create the UI progress bar."""
+        if self._flow_run_id is not None:
+            key = f"progress-{str(self._flow_run_id)[:8]}"
+            try:
+                self._artifact = create_progress_artifact(0.0, key=key, description="Job progress")
+            except Exception as exc:  # progress is best effort; the job must not fail because of it
+                log.warning("could not create the progress artifact: %s", exc)
+        self._publish(stage=next(iter(self._stages), ""))
+
+    def begin(self, stage: str) -> None:
+        with self._lock:
+            if self._state.get(stage) == "INIT":
+                self._state[stage] = "IN_PROGRESS"
+        self._publish(stage)
+
+    def step(self, stage: str) -> None:
+        """One unit of ``stage`` finished."""
+        with self._lock:
+            self._done[stage] += 1
+            weight, units = self._stages[stage]
+            self._state[stage] = "COMPLETED" if self._done[stage] >= units else "IN_PROGRESS"
+        self._publish(stage)
+
+    def fail(self, stage: str, message: str) -> None:
+        with self._lock:
+            if stage in self._state:
+                self._state[stage] = "FAILED"
+        self._publish(stage, extra={f"{LABEL_PREFIX}message": message, f"{LABEL_PREFIX}failed_stage": stage})
+
+    def finish(self) -> None:
+        with self._lock:
+            self._state = dict.fromkeys(self._state, "COMPLETED")
+            self._done = {name: spec[1] for name, spec in self._stages.items()}
+        self._publish("", final=True)
+
+    def _compute(self, final: bool) -> int:
+        total = sum(weight for weight, _ in self._stages.values()) or 1.0
+        done = sum(weight * min(self._done[n], units) / units for n, (weight, units) in self._stages.items())
+        return 100 if final else min(99, int(100 * done / total))
+
+    def _publish(self, stage: str, *, final: bool = False, extra: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self._percent = max(self._percent, self._compute(final))
+            labels: dict[str, Any] = {f"{LABEL_PREFIX}progress": self._percent, f"{LABEL_PREFIX}stage": stage}
+            labels.update({f"{STAGE_PREFIX}{name}": state for name, state in self._state.items()})
+            labels.update(extra or {})
+            percent = self._percent
+        for listener in LISTENERS:
+            listener(percent, stage)
+        if self._flow_run_id is None:
+            return
+        try:
+            with get_client(sync_client=True) as client:
+                client.update_flow_run_labels(self._flow_run_id, labels)
+            if self._artifact is not None:
+                update_progress_artifact(self._artifact, float(percent))
+        except Exception as exc:  # best effort: never fail a render because the UI could not be told
+            log.warning("could not publish progress: %s", exc)

@@ -1,0 +1,1 @@
+"""Prefect tasks: one step each, outputs written to storage, storage keys returned."""

@@ -1,0 +1,94 @@
+"""The whole video: scene clips joined by stream copy, one narration track, then the published files."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from core.contract import SceneAssets, SceneSpec, VideoResult, VoiceAsset
+from core.storage import content_key
+from media.assemble import concat_clips, extract_poster, mux
+from media.audio import build_narration
+from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
+from media.probe import probe
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, workdir
+from tasks.video import RenderedScene
+
+
+def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> str:
+    return content_key(
+        "assembly", "mp4", clips=[s.clip for s in scenes], durations=[s.duration for s in scenes],
+        audio=[v.wav if v else None for v in voices], renderer=RENDERER_VERSION,
+    )
+
+
+@task(name="assemble", task_run_name="assemble", cache_key_fn=asset_cache(assembly_key))
+def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> str:
+    """Concatenate the clips without re-encoding and mux one loudness-normalised narration track."""
+    key = assembly_key(scenes, voices)
+    store = storage()
+    if store.exists(key):
+        return key
+    inject_fault("assemble")
+    with workdir() as tmp:
+        clips = [store.local_copy(s.clip, tmp) for s in scenes]
+        video = concat_clips(clips, tmp / "video.mp4")
+        segments = [
+            (store.local_copy(v.wav, tmp) if v else None, s.duration)
+            for s, v in zip(scenes, voices, strict=True)
+        ]
+        audio = build_narration(segments, tmp / "narration.m4a")
+        store.put_file(key, mux(video, audio, tmp / "final.mp4"))
+    return key
+
+
+def whole_video_cues(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> list[Cue]:
+    """Caption cues in whole-video time: each scene's cues shifted by where the scene starts."""
+    cues: list[Cue] = []
+    offset = 0.0
+    for scene, voice in zip(scenes, voices, strict=True):
+        if voice:
+            cues += offset_cues(group_words([Word(w.text, w.start, w.end) for w in voice.words]), offset)
+        offset += scene.duration
+    return cues
+
+
+@task(name="publish", task_run_name="publish")
+def publish(
+    job_id: str,
+    assembled: str,
+    plan: list[SceneSpec],
+    images: list[str],
+    scenes: list[RenderedScene],
+    voices: list[VoiceAsset | None],
+    videos: list[str | None],
+    aspect_ratio: str,
+) -> VideoResult:
+    """Put the final MP4, SRT/VTT captions and a poster under ``jobs/<id>/`` and describe them."""
+    store = storage()
+    prefix = f"jobs/{job_id}"
+    with workdir() as tmp:
+        local = store.local_copy(assembled, tmp)
+        info = probe(local)
+        srt, vtt = tmp / "captions.srt", tmp / "captions.vtt"
+        write_sidecars(whole_video_cues(scenes, voices), srt, vtt)
+        poster = extract_poster(local, tmp / "poster.jpg")
+        store.put_file(f"{prefix}/video.mp4", local)
+        store.put_file(f"{prefix}/captions.srt", srt)
+        store.put_file(f"{prefix}/captions.vtt", vtt)
+        store.put_file(f"{prefix}/poster.jpg", poster)
+    if info.video is None:
+        raise ValueError("assembled video has no video stream")
+    rendered_by = sorted({v.rendered_by for v in voices if v} or {"local"})
+    result = VideoResult(
+        video=f"{prefix}/video.mp4", srt=f"{prefix}/captions.srt", vtt=f"{prefix}/captions.vtt",
+        poster=f"{prefix}/poster.jpg", duration=round(info.duration, 3), width=info.video.width,
+        height=info.video.height, aspect_ratio=aspect_ratio,  # type: ignore[arg-type]
+        size_bytes=info.size_bytes, rendered_by=",".join(rendered_by),
+        scenes=[
+            SceneAssets(index=s.index, text=p.text, duration=s.duration, image=img, voice=v.wav if v else "",
+                        clip=s.clip, video=vid)
+            for p, img, s, v, vid in zip(plan, images, scenes, voices, videos, strict=True)
+        ],
+    )
+    store.put_bytes(f"{prefix}/result.json", result.model_dump_json().encode())  # what /status reads
+    return result

@@ -1,0 +1,130 @@
+"""What every task shares: storage, the result store, the retry rule and the "asset still exists" cache policy.
+
+Task caching is content-addressed: a task's cache key is derived from the storage key of the asset it produces,
+and the key is only trusted while that asset is still in storage. If the asset is gone, the stale cache record is
+dropped, so Prefect runs the task again instead of returning a key that points at nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import Task
+from prefect.client.schemas.objects import TaskRun
+from prefect.context import TaskRunContext
+from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
+from prefect.states import State
+from prefect.tasks import exponential_backoff
+
+from core.errors import FatalProviderError, RetryableProviderError
+from core.settings import get_settings
+from core.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=Task[Any, Any])
+RENDERER_VERSION = "1"
+
+
+def storage() -> Storage:
+    """The media storage configured for this process."""
+    return open_storage(get_settings().media_url)
+
+
+@lru_cache(maxsize=4)
+def _result_storage(url: str) -> WritableFileSystem:
+    name = "reelflow-results-" + hashlib.sha256(url.encode()).hexdigest()[:12]
+    block: WritableFileSystem
+    if url.startswith("file://"):
+        path = Path(url.removeprefix("file://"))
+        path.mkdir(parents=True, exist_ok=True)
+        kind: type[WritableFileSystem] = LocalFileSystem
+        block = LocalFileSystem(basepath=str(path))
+    else:
+        kind = RemoteFileSystem
+        block = RemoteFileSystem(basepath=url)
+    try:
+        return kind.load(name)  # type: ignore[no-any-return]
+    except ValueError:  # first use on this Prefect server: register it once
+        block.save(name, overwrite=True)
+        return kind.load(name)  # type: ignore[no-any-return]
+
+
+def result_storage() -> WritableFileSystem:
+    """Where Prefect persists task results: a block saved once and loaded once per process.
+
+    Prefect needs result storage persisted server-side; passing the loaded block (not its slug) avoids a server
+    lookup per task (measured ~65 ms each).
+    """
+    return _result_storage(get_settings().results_url)
+
+
+def retry_if_retryable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry only transient provider failures; everything else fails at once (no retry storms)."""
+    exc = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
+    return isinstance(exc, RetryableProviderError)
+
+
+def configured(task: T) -> T:
+    """A task with this server's retry schedule and result storage applied."""
+    settings = get_settings()
+    delays = exponential_backoff(backoff_factor=settings.task_retry_delay)(settings.task_retries)
+    return task.with_options(
+        retries=settings.task_retries,
+        retry_delay_seconds=delays,
+        retry_jitter_factor=0.5,
+        retry_condition_fn=retry_if_retryable,
+        result_storage=result_storage(),
+        persist_result=True,
+    )
+
+
+def asset_cache(asset_key: Callable[..., str]) -> Callable[[TaskRunContext, dict[str, Any]], str]:
+    """A ``cache_key_fn`` from a function that computes a task's output key from its parameters."""
+
+    def cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+        key = asset_key(**parameters)
+        digest = hashlib.sha256(f"{context.task.name}:{key}".encode()).hexdigest()[:40]
+        record = f"{context.task.name}-{digest}"
+        if not storage().exists(key):
+            _drop_stale_record(record)
+        return record
+
+    return cache_key
+
+
+def _drop_stale_record(record: str) -> None:
+    block = result_storage()
+    base = getattr(block, "basepath", "")
+    try:
+        if isinstance(block, LocalFileSystem):
+            Path(base, record).unlink(missing_ok=True)
+        elif isinstance(block, RemoteFileSystem):
+            fs = block.filesystem
+            target = f"{base.rstrip('/')}/{record}"
+            if fs.exists(target):
+                fs.rm(target)
+    except OSError as exc:  # a stale record we cannot drop only costs a rerender later
+        log.warning("could not drop stale cache record %s: %s", record, exc)
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    """A scratch folder for ffmpeg intermediates, removed afterwards."""
+    base = get_settings().data_dir / "tmp"
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        yield Path(tmp)
+
+
+def inject_fault(task_name: str) -> None:
+    """Fail on purpose when the operator (or a test) asked for it with ``REELFLOW_INJECT_FAULTS``."""
+    faults = {name.strip() for name in get_settings().inject_faults.split(",") if name.strip()}
+    if task_name in faults:
+        raise FatalProviderError(f"injected fault at {task_name} (REELFLOW_INJECT_FAULTS)", provider="test")

@@ -1,0 +1,104 @@
+"""Per-scene video: the optional image-to-video clip, then the finished scene clip with motion and captions."""
+
+from __future__ import annotations
+
+from prefect import task
+from pydantic import BaseModel, ConfigDict
+
+from core import catalog
+from core.contract import SceneSpec, VoiceAsset
+from core.storage import content_key
+from media.captions import Word, group_words, write_scene_ass
+from media.scene import motion_for, render_still_clip, render_video_clip
+from media.timing import scene_duration
+from providers import registry
+from providers.base import ClipRequest
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, workdir
+
+
+class RenderedScene(BaseModel):
+    """A finished scene clip (video only) and its exact, frame-aligned length."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    clip: str
+    duration: float
+
+
+def clip_length_for(model: str, needed: float) -> float:
+    """The shortest clip length the video model offers that covers ``needed`` seconds (else its longest)."""
+    entry = catalog.find_model(model)
+    lengths = sorted(entry.clip_lengths) if entry and entry.clip_lengths else [5.0]
+    return next((length for length in lengths if length >= needed), lengths[-1])
+
+
+def _clip_seconds(model: str, voice: VoiceAsset | None, fps: int) -> float:
+    return clip_length_for(model, scene_duration(voice.duration if voice else None, fps))
+
+
+def animation_key(
+    scene: SceneSpec, image: str, voice: VoiceAsset | None, model: str, width: int, height: int, fps: int
+) -> str:
+    seconds = _clip_seconds(model, voice, fps)
+    return content_key(
+        "animation", "mp4", image=image, model=model, prompt=scene.image_prompt, seconds=seconds,
+        size=f"{width}x{height}", fps=fps, motion=scene.index, renderer=RENDERER_VERSION,
+    )
+
+
+@task(name="animate", task_run_name="video-{scene.index}", cache_key_fn=asset_cache(animation_key))
+def animate(
+    scene: SceneSpec, image: str, voice: VoiceAsset | None, model: str, width: int, height: int, fps: int
+) -> str:
+    """Turn the scene's still into a clip of the model's nearest clip length (offline: Ken-Burns motion)."""
+    key = animation_key(scene, image, voice, model, width, height, fps)
+    seconds = _clip_seconds(model, voice, fps)
+    store = storage()
+    if store.exists(key):
+        return key
+    inject_fault("animate")
+    with workdir() as tmp:
+        request = ClipRequest(
+            image=store.local_copy(image, tmp), prompt=scene.image_prompt, duration=seconds,
+            width=width, height=height, fps=fps, motion_index=scene.index,
+        )
+        path, _ = registry.animate(model, request, tmp / "clip.mp4")
+        store.put_file(key, path)
+    return key
+
+
+def scene_key(
+    scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int
+) -> str:
+    return content_key(
+        "scene", "mp4", image=image, video=video, words=voice.model_dump() if voice else None,
+        size=f"{width}x{height}", fps=fps, motion=motion_for(scene.index), renderer=RENDERER_VERSION,
+    )
+
+
+@task(name="render-scene", task_run_name="scene-{scene.index}", cache_key_fn=asset_cache(scene_key))
+def render_scene(
+    scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int
+) -> RenderedScene:
+    """Render the scene clip: motion (or the generated clip) with the narration's captions burned in."""
+    key = scene_key(scene, image, voice, video, width, height, fps)
+    duration = scene_duration(voice.duration if voice else None, fps)
+    store = storage()
+    if store.exists(key):
+        return RenderedScene(index=scene.index, clip=key, duration=duration)
+    inject_fault("render-scene")
+    with workdir() as tmp:
+        ass = None
+        if voice and voice.words:
+            cues = group_words([Word(w.text, w.start, w.end) for w in voice.words])
+            ass = write_scene_ass(cues, width, height, tmp / "captions.ass")
+        out = tmp / "scene.mp4"
+        if video:
+            render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width, height=height,
+                              fps=fps, ass=ass)
+        else:
+            render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
+                              fps=fps, motion=motion_for(scene.index), ass=ass)
+        store.put_file(key, out)
+    return RenderedScene(index=scene.index, clip=key, duration=duration)
