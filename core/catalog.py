@@ -48,7 +48,8 @@ MODELS: tuple[ModelEntry, ...] = (
     ModelEntry("FLUX1PRO", "image", "Flux 1 Pro", False, "replicate", "black-forest-labs/flux-pro"),
     ModelEntry("FLUX1.1ULTRA", "image", "Flux 1.1 Ultra", False, "replicate", "black-forest-labs/flux-1.1-pro-ultra"),
     ModelEntry("RECRAFTV3", "image", "Recraft V3", False, "replicate", "recraft-ai/recraft-v3"),
-    ModelEntry("SDV3.5", "image", "Stable Diffusion 3.5", False, "replicate", "stability-ai/stable-diffusion-3.5-large"),
+    ModelEntry("SDV3.5", "image", "Stable Diffusion 3.5", False, "replicate",
+               "stability-ai/stable-diffusion-3.5-large"),
     ModelEntry("GPTIMAGE2", "image", "GPT Image 2", False, "openai", "gpt-image-2"),
     ModelEntry(
         "KLINGIMGTOVIDPRO", "video", "Kling 1.6 Pro (image to video)", True, "replicate",

@@ -58,7 +58,8 @@ def test_twenty_lines_is_the_limit() -> None:
         (body(image_model="DALLE3"), "input.image_model: 'DALLE3' is not an express model"),
         (body(image_model="RUNWAYML"), "'RUNWAYML' is not a known image model"),
         (body(image_model=7), "input.image_model: must be a string"),
-        (body(add_generative_video=True), "input.video_model: is required when add_generative_video is true; express video models: KLINGIMGTOVIDPRO, RUNWAYML"),
+        (body(add_generative_video=True), "input.video_model: is required when add_generative_video is true; "
+                                           "express video models: KLINGIMGTOVIDPRO, RUNWAYML"),
         (body(add_generative_video=True, video_model="LUMA"), "'LUMA' is not an express model"),
         (body(add_generative_video=True, video_model="FLUX1.1PRO"), "'FLUX1.1PRO' is not a known video model"),
         (body(add_generative_video="yes", video_model="RUNWAYML"), "input.add_generative_video: must be true or false"),
