@@ -1,0 +1,83 @@
+"""HTTP-facing errors and the one place that turns any error into ``{"message": ...}`` with a status code.
+
+Routes raise; handlers answer. Nothing escapes as FastAPI's 422 or as a bare 500 with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import InvalidRequest, NotFound, ReelflowError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(ReelflowError):
+    """An error with its HTTP status; ``str(exc)`` is the message the caller sees."""
+
+    status_code = 500
+
+
+class MissingApiKey(ApiError):
+    status_code = 400
+
+
+class UnknownApiKey(ApiError):
+    status_code = 401
+
+
+class Forbidden(ApiError):
+    status_code = 403
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class Unavailable(ApiError):
+    status_code = 503
+
+
+def _message(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"message": message})
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register every exception handler once, in the app factory."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _message(exc.status_code, str(exc))
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
+        return _message(400, str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _message(404, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "header"))
+        return _message(400, f"{where}: {first.get('msg', 'invalid request')}".lstrip(": "))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        text = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return _message(exc.status_code, text)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _message(500, "internal error; the server log has the details")

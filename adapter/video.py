@@ -1,0 +1,112 @@
+"""The seed's endpoints under ``/v1/video``: create_narrative, status, cancel."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from adapter.auth import KeyIdDep
+from adapter.errors import PayloadTooLarge
+from adapter.jobs import Jobs, read_result
+from adapter.status import COMPLETED, api_status, status_body
+from core.contract import NarrativeRequest, parse_narrative
+from core.errors import InvalidRequest
+from flows.names import NARRATIVE
+
+router = APIRouter(prefix="/v1/video", tags=["video"])
+MAX_BODY = 256 * 1024
+ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}}}}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Missing/empty API_KEY, or invalid input", **ERROR},
+    401: {"description": "Unknown API_KEY", **ERROR},
+    503: {"description": "The job service is unreachable", **ERROR},
+}
+ApiKeyHeader = Annotated[str | None, Header(alias="API_KEY", description="Your API key (or header `api_key`).")]
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON, refusing oversized or malformed bodies with a clear message."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge(f"request body is larger than {MAX_BODY // 1024} KiB.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise PayloadTooLarge(f"request body is larger than {MAX_BODY // 1024} KiB.")
+    if not body.strip():
+        raise InvalidRequest("body: a JSON object with an 'input' object is required.")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"body: not valid JSON ({exc}).") from exc
+
+
+def _jobs(request: Request) -> Jobs:
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
+@router.post(
+    "/create_narrative",
+    operation_id="create_narrative",
+    summary="Create a narrative video from lines of text",
+    responses={200: {"description": "The request id to poll"}, 413: {"description": "Body too large", **ERROR},
+               **AUTH_ERRORS},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/NarrativeRequest"}}}}},
+)
+async def create_narrative(
+    request: Request,
+    kid: KeyIdDep,
+    api_key: ApiKeyHeader = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, str]:
+    narrative: NarrativeRequest = parse_narrative(await read_json(request))
+    run_id = await _jobs(request).create(
+        NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key
+    )
+    return {"request_id": str(run_id)}
+
+
+@router.get(
+    "/status",
+    operation_id="get_status",
+    summary="Status, progress and result of a request",
+    responses={404: {"description": "Unknown request id (or another key's)", **ERROR}, **AUTH_ERRORS},
+)
+async def get_status(
+    request: Request,
+    kid: KeyIdDep,
+    request_id: Annotated[str | None, Query(description="The id from create_narrative")] = None,
+    api_key: ApiKeyHeader = None,
+) -> JSONResponse:
+    if request_id is None or not request_id.strip():
+        raise InvalidRequest("request_id query parameter is missing.")
+    run = await _jobs(request).read(request_id.strip(), kid)
+    result = None
+    if api_status(run) == COMPLETED:
+        result = await read_result(str(run.id), str(request.base_url))
+    return JSONResponse(status_body(run, result))
+
+
+@router.post(
+    "/cancel",
+    operation_id="cancel",
+    summary="Cancel a request that has not finished",
+    responses={404: {"description": "Unknown request id", **ERROR}, 409: {"description": "Already finished", **ERROR},
+               **AUTH_ERRORS},
+)
+async def cancel(
+    request: Request,
+    kid: KeyIdDep,
+    request_id: Annotated[str | None, Query()] = None,
+    api_key: ApiKeyHeader = None,
+) -> JSONResponse:
+    if request_id is None or not request_id.strip():
+        raise InvalidRequest("request_id query parameter is missing.")
+    run = await _jobs(request).cancel(request_id.strip(), kid)
+    return JSONResponse(status_body(run, None))

@@ -1,0 +1,1 @@
+"""Prefect deployments of the flows: the embedded runner (serve.py) and work-pool deployments (prefect.yaml)."""

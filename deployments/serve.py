@@ -1,0 +1,26 @@
+"""The embedded runner: every deployment in one ``prefect.serve`` (what ``reelflow serve`` starts).
+
+Run as ``python -m deployments.serve``. The poll frequency comes from ``PREFECT_RUNNER_POLL_FREQUENCY`` (the
+supervisor sets 1 s; Prefect's default of 10 s adds seconds to every job) and the number of flow runs executed at
+once from ``REELFLOW_RUNNER_LIMIT``.
+"""
+
+from __future__ import annotations
+
+from prefect import serve
+
+from core.settings import get_settings
+from flows.names import NARRATIVE_DEPLOYMENT
+from flows.narrative import narrative
+
+
+def main() -> None:
+    settings = get_settings()
+    serve(
+        narrative.to_deployment(name=NARRATIVE_DEPLOYMENT, tags=["reelflow"], description="Narrated video from lines"),
+        limit=settings.runner_limit,
+    )
+
+
+if __name__ == "__main__":
+    main()

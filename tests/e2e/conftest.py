@@ -1,0 +1,53 @@
+"""The real stack, once per session: embedded PostgreSQL, Prefect server, runner and API on free ports."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack, start_stack
+
+KEY_A = "test-key-alpha-0123456789"
+KEY_B = "test-key-bravo-9876543210"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data = tmp_path_factory.mktemp("stack")
+    with start_stack(data, {"REELFLOW_API_KEYS": f"{KEY_A},{KEY_B}", "REELFLOW_WEBHOOK_ALLOW_PRIVATE": "true"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url, headers={"API_KEY": KEY_A}, timeout=30) as client:
+        yield client
+
+
+def narrative_body(lines: list[str], **extra: Any) -> dict[str, Any]:
+    return {"input": {"prompt_list": lines, "image_model": "FLUX1.1PRO", **extra}}
+
+
+def poll(client: httpx.Client, request_id: str, until: Callable[[dict[str, Any]], bool],
+         timeout: float = 300, seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Poll /status until ``until(body)`` holds; every body is appended to ``seen``. Never sleep-then-assert."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/v1/video/status", params={"request_id": request_id})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if seen is not None:
+            seen.append(body)
+        if until(body):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"request {request_id} did not reach the expected state: {body}")
+        time.sleep(0.25)
+
+
+def terminal(body: dict[str, Any]) -> bool:
+    return body["status"] in ("COMPLETED", "FAILED", "CANCELLED")

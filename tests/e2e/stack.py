@@ -1,0 +1,125 @@
+"""The real stack for end-to-end tests: ``reelflow serve``'s supervisor as a subprocess on free ports.
+
+Not a test module: the e2e conftest starts one ``Stack`` per session. The supervisor runs in its own process group
+with its output in ``<data_dir>/stack.log``, so a failing start or stop can show the log's tail. ``stop()`` also
+checks that the supervisor left nothing behind: every process it had started must be gone once it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 180.0
+STOP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the OS picks it, so parallel sessions do not collide)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Stack:
+    """A running supervisor; use as a context manager so the stack stops even when a test fails."""
+
+    def __init__(self, process: subprocess.Popen[bytes], api_port: int, prefect_port: int, log_path: Path) -> None:
+        self.process = process
+        self.api_url = f"http://127.0.0.1:{api_port}"
+        self.prefect_api_url = f"http://127.0.0.1:{prefect_port}/api"
+        self.log_path = log_path
+        self.data_dir = log_path.parent
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_healthy(self, timeout: float = START_TIMEOUT) -> None:
+        """Poll the API's /health (the supervisor starts the API last, so this means everything is up)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise RuntimeError(f"the stack exited with code {code} while starting; log tail:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the stack was not healthy within {timeout:.0f} s; log tail:\n{self.log_tail()}")
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        """SIGTERM the supervisor's group; it must exit within 30 s and leave no process behind, else raise."""
+        if self.process.poll() is not None:
+            return
+        try:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+            hung = False
+        except subprocess.TimeoutExpired:
+            hung = True
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        _, orphans = psutil.wait_procs(tree, timeout=2)
+        for process in orphans:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        if hung:
+            raise AssertionError(f"the stack did not stop within {STOP_TIMEOUT:.0f} s; log tail:\n{self.log_tail()}")
+        if orphans:
+            names = ", ".join(f"{p.pid} {_describe(p)}" for p in orphans)
+            raise AssertionError(f"the stack left processes behind (now killed): {names}")
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _describe(process: psutil.Process) -> str:
+    with contextlib.suppress(psutil.Error):
+        return " ".join(process.cmdline())[:120]
+    return "?"
+
+
+def start_stack(data_dir: Path, extra_env: dict[str, str]) -> Stack:
+    """Start the supervisor on ``data_dir`` with free ports and wait until the API answers /health.
+
+    ``extra_env`` carries what the caller wants the service to see (e.g. REELFLOW_API_KEYS); it wins over ours.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    api_port, prefect_port = free_port(), free_port()
+    env = {**os.environ, "REELFLOW_DATA_DIR": str(data_dir.resolve()), "REELFLOW_API_PORT": str(api_port),
+           "REELFLOW_PREFECT_PORT": str(prefect_port), "PYTHONUNBUFFERED": "1", **extra_env}
+    env.pop("PREFECT_API_URL", None)  # the supervisor sets its own; a leftover one must not leak into the test
+    log_path = data_dir / "stack.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen([sys.executable, "-c", "from adapter.supervisor import main; main()"], cwd=REPO,
+                                   env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    stack = Stack(process, api_port, prefect_port, log_path)
+    try:
+        stack.wait_healthy()
+    except BaseException:
+        with contextlib.suppress(AssertionError):  # the start failure is the error worth reporting
+            stack.stop()
+        raise
+    return stack
