@@ -10,7 +10,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from core.contract import NarrativeRequest, SceneSpec, VideoResult
+from core.contract import NarrativeRequest, SceneSpec, VideoResult, VoiceAsset
 from core.errors import JobFailed, ReelflowError
 from core.settings import get_settings
 from flows.progress import Progress
@@ -19,7 +19,7 @@ from tasks.common import configured, storage
 from tasks.images import make_image
 from tasks.planning import plan_scenes
 from tasks.speech import speak
-from tasks.video import animate, render_scene
+from tasks.video import RenderedScene, animate, render_scene
 
 # Relative cost of each stage, for a progress figure that moves with the work actually done.
 WEIGHTS = {"image_generation": 25.0, "speech_generation": 15.0, "ai_video_generation": 20.0,
@@ -66,7 +66,7 @@ def storyboard(plan: list[SceneSpec], result: VideoResult) -> str:
     ])
 
 
-@flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), persist_result=True)
+@flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4))
 def narrative(request: NarrativeRequest) -> VideoResult:
     """Render a narrated video from the request's lines, resuming from every asset that already exists."""
     logger = get_run_logger()
@@ -87,16 +87,19 @@ def narrative(request: NarrativeRequest) -> VideoResult:
     progress.start()
     logger.info("%d scenes at %dx%d, voice %s/%s", n, width, height, voice.provider, voice.speaker)
 
+    # Scene-major submission: scene 1's render can start as soon as its narration is done, while later scenes
+    # are still being drawn and narrated (the thread pool runs tasks in submission order).
     pending: dict[PrefectFuture[Any], tuple[str, int]] = {}
-    images = [configured(make_image).submit(s, spec.image_model or "", width, height, spec.aspect_ratio) for s in plan]
-    voices = [configured(speak).submit(s, voice.provider, voice.speaker) for s in plan]
-    videos: list[PrefectFuture[str] | None] = [
-        configured(animate).submit(s, images[i], voices[i], spec.video_model or "", width, height, fps)
-        if generative else None
-        for i, s in enumerate(plan)
-    ]
-    scenes = [configured(render_scene).submit(s, images[i], voices[i], videos[i], width, height, fps)
-              for i, s in enumerate(plan)]
+    images: list[PrefectFuture[str]] = []
+    voices: list[PrefectFuture[VoiceAsset]] = []
+    videos: list[PrefectFuture[str] | None] = []
+    scenes: list[PrefectFuture[RenderedScene]] = []
+    for s in plan:
+        images.append(configured(make_image).submit(s, spec.image_model or "", width, height, spec.aspect_ratio))
+        voices.append(configured(speak).submit(s, voice.provider, voice.speaker))
+        videos.append(configured(animate).submit(s, images[-1], voices[-1], spec.video_model or "", width, height,
+                                                 fps) if generative else None)
+        scenes.append(configured(render_scene).submit(s, images[-1], voices[-1], videos[-1], width, height, fps))
     for stage, futures in (("image_generation", images), ("speech_generation", voices),
                            ("ai_video_generation", videos), ("frame_generation", scenes)):
         pending.update({f: (stage, s.index) for f, s in zip(futures, plan, strict=True) if f is not None})

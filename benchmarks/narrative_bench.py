@@ -1,0 +1,115 @@
+"""Narrative benchmark: a 6-scene offline narrative at 720p through the Prefect flow vs the same renders run bare.
+
+The baseline does the identical work without orchestration: the same local renderers (frames, Piper voice) and the
+same ffmpeg commands (the media functions are thin builders around one ffmpeg invocation each), with the same
+parallelism (4 scenes at once), writing to a plain temp folder instead of content-addressed storage. The ratio
+flow / baseline is what Prefect tasks, caching checks and storage cost on top of the media work.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+LINES = [
+    "A lighthouse keeper wakes before dawn on a windswept island.",
+    "She climbs the spiral stairs and lights the great lamp.",
+    "Far out at sea, a small fishing boat turns toward the beam.",
+    "The waves grow tall, but the light never wavers.",
+    "By sunrise, the crew is safe in the harbour.",
+    "They wave up at the tower, and she waves back.",
+]
+REPS = 3
+
+
+def _fresh_data_dir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="rf-bench-"))
+    os.environ["REELFLOW_DATA_DIR"] = str(path)
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    return path
+
+
+def run_flow(lines: list[str]) -> tuple[float, float]:
+    """Wall seconds of one cold-cache flow run and the video's duration."""
+    from core.contract import parse_narrative
+    from flows.narrative import narrative
+
+    _fresh_data_dir()
+    request = parse_narrative({"input": {"prompt_list": lines, "image_model": "FLUX1.1PRO"}})
+    start = time.perf_counter()
+    state = narrative(request, return_state=True)
+    wall = time.perf_counter() - start
+    if not state.is_completed():
+        raise RuntimeError(f"flow failed: {state.message}")
+    return wall, float(state.result().duration)
+
+
+def run_bare(lines: list[str]) -> float:
+    """Wall seconds of the same renders without Prefect or storage."""
+    from core.settings import get_settings
+    from media.assemble import concat_clips, extract_poster, mux
+    from media.audio import build_narration
+    from media.captions import group_words, offset_cues, write_scene_ass, write_sidecars
+    from media.scene import motion_for, render_still_clip
+    from media.timing import scene_duration
+    from providers.base import ImageRequest
+    from providers.local.frames import LocalImageProvider
+    from providers.local.voice import LocalSpeechProvider
+    from tasks.planning import scene_seed
+
+    work = _fresh_data_dir()
+    settings = get_settings()
+    width, height = settings.frame_size("16:9")
+    fps = settings.fps
+    images, voices = LocalImageProvider(), LocalSpeechProvider()
+    start = time.perf_counter()
+
+    def scene(item: tuple[int, str]) -> tuple[Path, Path, float, Any]:
+        index, text = item
+        png = work / f"{index}.png"
+        png.write_bytes(images.generate(ImageRequest(text, width, height, scene_seed(text, index), "16:9")))
+        speech = voices.synthesize(text, "alloy")
+        wav = work / f"{index}.wav"
+        wav.write_bytes(speech.wav)
+        duration = scene_duration(speech.duration, fps)
+        cues = group_words(speech.words)
+        ass = write_scene_ass(cues, width, height, work / f"{index}.ass")
+        clip = render_still_clip(png, work / f"{index}.mp4", duration=duration, width=width, height=height, fps=fps,
+                                 motion=motion_for(index), ass=ass)
+        return clip, wav, duration, cues
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        done = list(pool.map(scene, enumerate(lines, start=1)))
+    video = concat_clips([d[0] for d in done], work / "video.mp4")
+    audio = build_narration([(d[1], d[2]) for d in done], work / "narration.m4a")
+    final = mux(video, audio, work / "final.mp4")
+    offset, cues = 0.0, []
+    for _, _, duration, scene_cues in done:
+        cues += offset_cues(scene_cues, offset)
+        offset += duration
+    write_sidecars(cues, work / "c.srt", work / "c.vtt")
+    extract_poster(final, work / "poster.jpg")
+    return time.perf_counter() - start
+
+
+def main() -> dict[str, float]:
+    from providers.local.voice import warm_up
+
+    warm_up()
+    run_flow(["Warm-up line so the Prefect API and the voice are loaded."])
+    flows, bares, video_seconds = [], [], 0.0
+    for _ in range(REPS):
+        wall, video_seconds = run_flow(LINES)
+        flows.append(wall)
+        bares.append(run_bare(LINES))
+    flow_s, bare_s = statistics.median(flows), statistics.median(bares)
+    return {"scenes": len(LINES), "video_seconds": round(video_seconds, 2), "flow_seconds": round(flow_s, 2),
+            "bare_seconds": round(bare_s, 2), "flow_over_bare": round(flow_s / bare_s, 3),
+            "realtime_factor": round(video_seconds / flow_s, 2)}

@@ -1,0 +1,48 @@
+"""``make bench``: run every benchmark, print its figures and ratios (nothing here is asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+BENCH_KEY = "bench-key-0123456789"
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
+
+
+def main() -> None:
+    """Start the real stack once (Prefect on embedded PostgreSQL, as in production) and run each benchmark on it."""
+    import tempfile
+
+    from tests.e2e.stack import start_stack
+
+    selected = set(sys.argv[1:])
+    data = Path(tempfile.mkdtemp(prefix="rf-bench-stack-"))
+    with start_stack(data, {"REELFLOW_API_KEYS": BENCH_KEY}) as stack:
+        os.environ["PREFECT_API_URL"] = stack.prefect_api_url
+        os.environ["REELFLOW_BENCH_API_URL"] = stack.api_url
+        from benchmarks import narrative_bench
+
+        results: dict[str, dict[str, float]] = {}
+        for name, module in (("narrative", narrative_bench),):
+            if selected and name not in selected:
+                continue
+            started = time.perf_counter()
+            results[name] = module.main()
+            sys.stdout.write(f"{name}: {json.dumps(results[name])} ({time.perf_counter() - started:.0f} s)\n")
+    sys.stdout.write(f"machine: {machine()}\ndate: {time.strftime('%Y-%m-%d')}\n")
+
+
+if __name__ == "__main__":
+    main()
