@@ -2,8 +2,8 @@
 
 Keys are the seed API's (Samsar's) model keys. ``express`` mirrors Samsar's ``isExpressModel``: only express models
 are accepted by the quick API; the others are listed so callers get a precise refusal instead of "unknown".
-``backend`` names the vendor that serves the row when its credentials are configured; in offline mode every row
-is served by the local renderers.
+``backend`` names the vendor that serves the row when its credentials are configured (``fallback_backend`` when only
+that one is configured); in offline mode every row is served by the local renderers.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ class ModelEntry:
     vendor_model_id: str
     aspect_ratios: tuple[str, ...] = ALL_ASPECTS
     clip_lengths: tuple[float, ...] = field(default=())
+    #: Served by this backend and vendor model instead when ``backend`` has no credentials but this one has.
+    fallback_backend: Backend | None = None
+    fallback_model_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ MODELS: tuple[ModelEntry, ...] = (
     ModelEntry(
         "RUNWAYML", "video", "Runway Gen-4 Turbo", True, "runway", "gen4_turbo",
         aspect_ratios=("16:9", "9:16"), clip_lengths=(5.0, 10.0),
+        fallback_backend="replicate", fallback_model_id="runwayml/gen4-turbo",
     ),
     ModelEntry("LUMA", "video", "Luma Ray 2", False, "replicate", "luma/ray-2-720p", clip_lengths=(5.0, 9.0)),
     ModelEntry("HAILUO", "video", "Hailuo (MiniMax video-01)", False, "replicate", "minimax/video-01",

@@ -57,6 +57,23 @@ class Settings(BaseSettings):
     replicate_base_url: str | None = Field(default=None, validation_alias=_vendor("REPLICATE_BASE_URL"))
     runwayml_api_secret: SecretStr | None = Field(default=None, validation_alias=_vendor("RUNWAYML_API_SECRET"))
     elevenlabs_api_key: SecretStr | None = Field(default=None, validation_alias=_vendor("ELEVENLABS_API_KEY"))
+    runway_base_url: str | None = Field(default=None, validation_alias=_vendor("RUNWAYML_BASE_URL"))
+    elevenlabs_base_url: str = Field(
+        default="https://api.elevenlabs.io", validation_alias=_vendor("ELEVENLABS_BASE_URL")
+    )
+    openai_image_model: str = Field(default="gpt-image-2", description="OpenAI image model (gpt-image-1 is retired).")
+    openai_tts_model: str = Field(default="gpt-4o-mini-tts", description="OpenAI speech model.")
+    openai_script_model: str = Field(default="gpt-4.1-mini", description="OpenAI chat model for movie scripts.")
+    runway_model: str = Field(default="gen4_turbo", description="Runway image_to_video model.")
+    elevenlabs_model: str = Field(default="eleven_multilingual_v2", description="ElevenLabs TTS model id.")
+    provider_timeout: float = Field(default=60.0, gt=0, description="Seconds one vendor HTTP request may take.")
+    provider_job_timeout: float = Field(default=600.0, gt=0, description="Seconds a polled vendor job may take.")
+    provider_poll_interval: float = Field(default=2.0, gt=0, description="Seconds between polls of a vendor job.")
+    openai_concurrency: int = Field(default=4, ge=1, description="Vendor calls in flight per process (OpenAI).")
+    replicate_concurrency: int = Field(default=4, ge=1, description="Vendor jobs in flight per process (Replicate).")
+    runway_concurrency: int = Field(default=2, ge=1, description="Vendor jobs in flight per process (Runway).")
+    elevenlabs_concurrency: int = Field(default=2, ge=1, description="Vendor calls in flight per process.")
+    vendor_gcl: bool = Field(default=False, description="Also hold Prefect global concurrency limit vendor-<name>.")
 
     @property
     def media_url(self) -> str:
