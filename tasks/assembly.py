@@ -10,7 +10,7 @@ from media.assemble import concat_clips, extract_poster, mux
 from media.audio import build_narration
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
 from media.probe import probe
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, workdir
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, renderer_of, storage, workdir
 from tasks.video import RenderedScene
 
 
@@ -78,7 +78,8 @@ def publish(
         store.put_file(f"{prefix}/poster.jpg", poster)
     if info.video is None:
         raise ValueError("assembled video has no video stream")
-    rendered_by = sorted({v.rendered_by for v in voices if v} or {"local"})
+    makers = {v.rendered_by for v in voices if v} | {renderer_of(k) or "local" for k in [*images, *videos] if k}
+    rendered_by = sorted(makers or {"local"})
     result = VideoResult(
         video=f"{prefix}/video.mp4", srt=f"{prefix}/captions.srt", vtt=f"{prefix}/captions.vtt",
         poster=f"{prefix}/poster.jpg", duration=round(info.duration, 3), width=info.video.width,

@@ -7,17 +7,21 @@ dropped, so Prefect runs the task again instead of returning a key that points a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import tempfile
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
+from prefect.concurrency.sync import concurrency
 from prefect.context import TaskRunContext
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
 from prefect.states import State
@@ -30,6 +34,8 @@ from core.storage import Storage, open_storage
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=Task[Any, Any])
 RENDERER_VERSION = "1"
+#: The longest vendor-requested wait (Retry-After) honoured before a retry; longer asks fall back to our backoff.
+MAX_RETRY_AFTER = 60.0
 
 
 def storage() -> Storage:
@@ -68,7 +74,11 @@ def result_storage() -> WritableFileSystem:
 def retry_if_retryable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry only transient provider failures; everything else fails at once (no retry storms)."""
     exc = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
-    return isinstance(exc, RetryableProviderError)
+    if not isinstance(exc, RetryableProviderError):
+        return False
+    if exc.retry_after:  # the vendor said how long to wait: do so before the scheduled (backoff) delay starts
+        time.sleep(min(exc.retry_after, MAX_RETRY_AFTER))
+    return True
 
 
 def configured(task: T) -> T:
@@ -112,6 +122,30 @@ def _drop_stale_record(record: str) -> None:
                 fs.rm(target)
     except OSError as exc:  # a stale record we cannot drop only costs a rerender later
         log.warning("could not drop stale cache record %s: %s", record, exc)
+
+
+def vendor_slot(renderer: str) -> contextlib.AbstractContextManager[None]:
+    """Across workers, a Prefect global concurrency limit ``vendor-<name>`` around a vendor call, when enabled.
+
+    Off by default (``REELFLOW_VENDOR_GCL``): GCLs are correct but slow under contention, so they bound a vendor
+    across machines while the provider's process-local limiter does the fine-grained work.
+    """
+    backend = renderer.split(":", 1)[0]
+    if backend in ("local", "unavailable") or not get_settings().vendor_gcl:
+        return nullcontext()
+    return concurrency(f"vendor-{backend}", occupy=1, strict=True)
+
+
+def record_renderer(key: str, rendered_by: str) -> None:
+    """Note beside an asset who rendered it (written before the asset, so an existing asset always has it)."""
+    storage().put_bytes(key.rsplit(".", 1)[0] + ".by.json", json.dumps({"rendered_by": rendered_by}).encode())
+
+
+def renderer_of(key: str) -> str | None:
+    """Who rendered a stored asset, when it was noted."""
+    note = key.rsplit(".", 1)[0] + ".by.json"
+    store = storage()
+    return str(json.loads(store.get_bytes(note))["rendered_by"]) if store.exists(note) else None
 
 
 @contextmanager

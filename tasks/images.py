@@ -8,12 +8,12 @@ from core.contract import SceneSpec
 from core.storage import content_key
 from providers import registry
 from providers.base import ImageRequest
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, record_renderer, storage, vendor_slot
 
 
 def image_key(scene: SceneSpec, model: str, width: int, height: int, aspect_ratio: str) -> str:
     return content_key(
-        "image", "png", model=model, prompt=scene.image_prompt, seed=scene.seed,
+        "image", "png", model=model, prompt=scene.image_prompt, seed=scene.seed, backend=registry.renderer_for(model),
         size=f"{width}x{height}", aspect=aspect_ratio, renderer=RENDERER_VERSION,
     )
 
@@ -26,6 +26,8 @@ def make_image(scene: SceneSpec, model: str, width: int, height: int, aspect_rat
     if not store.exists(key):
         inject_fault("make-image")
         request = ImageRequest(scene.image_prompt, width, height, scene.seed, aspect_ratio)
-        data, _ = registry.generate_image(model, request)
+        with vendor_slot(registry.renderer_for(model)):
+            data, rendered_by = registry.generate_image(model, request)
+        record_renderer(key, rendered_by)
         store.put_bytes(key, data)
     return key

@@ -9,11 +9,12 @@ from prefect import task
 from core.contract import SceneSpec, TimedWord, VoiceAsset
 from core.storage import content_key
 from providers import registry
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, vendor_slot
 
 
 def voice_key(scene: SceneSpec, provider: str, speaker: str) -> str:
-    return content_key("voice", "wav", provider=provider, speaker=speaker, text=scene.text, renderer=RENDERER_VERSION)
+    return content_key("voice", "wav", provider=provider, speaker=speaker, text=scene.text, renderer=RENDERER_VERSION,
+                       backend=registry.voice_renderer_for(provider))
 
 
 @task(name="speak", task_run_name="voice-{scene.index}", cache_key_fn=asset_cache(voice_key))
@@ -25,7 +26,8 @@ def speak(scene: SceneSpec, provider: str, speaker: str) -> VoiceAsset:
     if store.exists(key) and store.exists(meta_key):
         return VoiceAsset.model_validate_json(store.get_bytes(meta_key))
     inject_fault("speak")
-    speech = registry.synthesize(provider, scene.text, speaker)
+    with vendor_slot(registry.voice_renderer_for(provider)):
+        speech = registry.synthesize(provider, scene.text, speaker)
     asset = VoiceAsset(
         wav=key,
         words=[TimedWord(text=w.text, start=w.start, end=w.end) for w in speech.words],

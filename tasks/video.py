@@ -13,7 +13,7 @@ from media.scene import motion_for, render_still_clip, render_video_clip
 from media.timing import scene_duration
 from providers import registry
 from providers.base import ClipRequest
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, workdir
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, record_renderer, storage, vendor_slot, workdir
 
 
 class RenderedScene(BaseModel):
@@ -43,6 +43,7 @@ def animation_key(
     seconds = _clip_seconds(model, voice, fps)
     return content_key(
         "animation", "mp4", image=image, model=model, prompt=scene.image_prompt, seconds=seconds,
+        backend=registry.renderer_for(model),
         size=f"{width}x{height}", fps=fps, motion=scene.index, renderer=RENDERER_VERSION,
     )
 
@@ -62,8 +63,11 @@ def animate(
         request = ClipRequest(
             image=store.local_copy(image, tmp), prompt=scene.image_prompt, duration=seconds,
             width=width, height=height, fps=fps, motion_index=scene.index,
+            aspect_ratio="16:9" if width > height else "9:16" if width < height else "1:1",
         )
-        path, _ = registry.animate(model, request, tmp / "clip.mp4")
+        with vendor_slot(registry.renderer_for(model)):
+            path, rendered_by = registry.animate(model, request, tmp / "clip.mp4")
+        record_renderer(key, rendered_by)
         store.put_file(key, path)
     return key
 
