@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from prefect.client.orchestration import get_client
 from pydantic import BaseModel
 
-from adapter import files, video
+from adapter import files, models, video
 from adapter.errors import install_handlers
 from adapter.jobs import PREFECT_DOWN, Jobs
 from core.contract import NarrativeRequest
@@ -66,6 +66,7 @@ def create_app() -> FastAPI:
     install_handlers(app)
     app.include_router(video.router)
     app.include_router(files.router)
+    app.include_router(models.router)
 
     @app.get("/health", operation_id="health", tags=["ops"], summary="200 when the API can reach Prefect")
     async def health() -> JSONResponse:

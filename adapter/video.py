@@ -15,6 +15,7 @@ from adapter.status import COMPLETED, api_status, status_body
 from core.contract import NarrativeRequest, parse_narrative
 from core.errors import InvalidRequest
 from flows.names import NARRATIVE
+from providers import registry
 
 router = APIRouter(prefix="/v1/video", tags=["video"])
 MAX_BODY = 256 * 1024
@@ -66,6 +67,8 @@ async def create_narrative(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, str]:
     narrative: NarrativeRequest = parse_narrative(await read_json(request))
+    if (unavailable := registry.availability_error(narrative.input)) is not None:
+        raise InvalidRequest(unavailable)  # e.g. "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
     run_id = await _jobs(request).create(
         NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key
     )
