@@ -10,9 +10,11 @@ import pytest
 
 from core.settings import get_settings
 
+pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes on local ports (tests/fakes/)
+
 _CLEARED_PREFIXES = ("REELFLOW_",)
 _CLEARED_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL",
-                  "RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY")
+                  "RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY", "RUNWAYML_BASE_URL", "ELEVENLABS_BASE_URL")
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,43 @@
+"""GET /v1/video/models lists the catalog with what this server can serve; create refuses what it cannot."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from adapter import auth, models
+from adapter.errors import install_handlers
+from core.settings import get_settings
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("REELFLOW_API_KEYS", "test-key")
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_x")
+    get_settings.cache_clear()
+    auth._known_keys.cache_clear()
+    app = FastAPI()
+    install_handlers(app)
+    app.include_router(models.router)
+    return TestClient(app)
+
+
+def test_models_lists_availability_backend_and_shapes(client: TestClient) -> None:
+    assert client.get("/v1/video/models").status_code == 400
+    body = client.get("/v1/video/models", headers={"API_KEY": "test-key"}).json()
+    rows = {row["key"]: row for row in body["models"]}
+    assert body["offline"] is False
+    assert rows["FLUX1.1PRO"] == {
+        "key": "FLUX1.1PRO", "kind": "image", "display_name": "Flux 1.1 Pro", "express": True, "available": True,
+        "unavailable_reason": None, "backend": "replicate", "served_by": "replicate",
+        "vendor_model_id": "black-forest-labs/flux-1.1-pro", "clip_lengths": [],
+        "aspect_ratios": ["16:9", "9:16", "1:1"],
+    }
+    assert rows["RUNWAYML"]["served_by"] == "replicate" and rows["RUNWAYML"]["vendor_model_id"] == "runwayml/gen4-turbo"
+    assert rows["KLINGIMGTOVIDPRO"]["clip_lengths"] == [5.0, 10.0]
+    assert rows["GPTIMAGE2"]["available"] is False
+    assert rows["GPTIMAGE2"]["unavailable_reason"] == "GPTIMAGE2 needs OPENAI_API_KEY on this server"
+    voices = {row["key"]: row for row in body["voice_providers"]}
+    assert voices["LOCAL"]["available"] and not voices["OPENAI"]["available"]
+    assert voices["PLAYHT"]["unavailable_reason"].startswith("PLAYHT was shut down on 2025-12-31")
