@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import get_settings
+# No test may phone home, whatever Prefect server it ends up starting.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from core.settings import get_settings  # noqa: E402
 
 pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes on local ports (tests/fakes/)
 

@@ -13,12 +13,23 @@ from tests.e2e.stack import Stack, start_stack
 
 KEY_A = "test-key-alpha-0123456789"
 KEY_B = "test-key-bravo-9876543210"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+FAIL_MARKER = "#fail-image#"
+STACK_ENV = {
+    "REELFLOW_API_KEYS": f"{KEY_A},{KEY_B}",
+    "REELFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "REELFLOW_WEBHOOK_ALLOW_PRIVATE": "true",  # the test receiver listens on 127.0.0.1
+    "REELFLOW_WEBHOOK_SCHEDULE": "1,1,1,2,2,3",
+    "REELFLOW_HEARTBEAT_GRACE": "35",
+    "REELFLOW_RECONCILE_INTERVAL": "1",
+    "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER}",
+}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    with start_stack(data, {"REELFLOW_API_KEYS": f"{KEY_A},{KEY_B}", "REELFLOW_WEBHOOK_ALLOW_PRIVATE": "true"}) as s:
+    with start_stack(data, STACK_ENV) as s:
         yield s
 
 

@@ -1,4 +1,4 @@
-"""Prefect flow-run state → the seed's ``/status`` body.
+"""Prefect flow-run state → the seed's ``/status`` body (also the body of every webhook).
 
 One ``read_flow_run`` carries everything: the state, and the labels the flow writes as it goes (progress, current
 stage, per-stage states, and a plain failure message). The result of a COMPLETED run is read from the
@@ -73,6 +73,22 @@ def failure_message(run: FlowRun) -> str:
     return text.splitlines()[0][:500]
 
 
+WEBHOOK_PREFIX = "reelflow.webhook."
+
+
+def webhook_state(run: FlowRun) -> dict[str, Any] | None:
+    """Delivery state of the run's terminal webhook, from its labels (None when the request had no webhookUrl)."""
+    labels = run.labels or {}
+    request = (run.parameters or {}).get("request")
+    if not isinstance(request, dict) or not request.get("webhookUrl"):
+        return None
+    return {
+        "status": str(labels.get(f"{WEBHOOK_PREFIX}status", "pending")),
+        "attempts": int(labels.get(f"{WEBHOOK_PREFIX}attempts", 0) or 0),
+        "last_error": labels.get(f"{WEBHOOK_PREFIX}last_error") or None,
+    }
+
+
 def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
     """The ``/status`` JSON for a run (``result`` already has its links)."""
     status = api_status(run)
@@ -91,4 +107,7 @@ def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
         body["message"] = "Waiting for a worker."
     else:
         body["message"] = f"Processing: {stage}." if stage else "Processing..."
+    webhook = webhook_state(run)
+    if webhook is not None:
+        body["webhook"] = webhook
     return body

@@ -1,0 +1,51 @@
+"""The SSRF guard for webhook URLs: only public http(s) destinations, checked at create and again at delivery.
+
+A webhook URL is the one place where a caller makes our server send requests to an address of their choosing, so
+hosts that resolve to loopback, private, link-local (cloud metadata at 169.254.169.254), multicast, reserved or
+unspecified addresses are refused — unless the operator allows private targets (``REELFLOW_WEBHOOK_ALLOW_PRIVATE``),
+as tests and intranet setups do. DNS is resolved every time: a name that was public at create may not be at delivery.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from core.errors import InvalidRequest
+
+
+def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _blocked(address.ipv4_mapped)
+    return (
+        address.is_loopback or address.is_private or address.is_link_local or address.is_multicast
+        or address.is_reserved or address.is_unspecified or not address.is_global
+    )
+
+
+def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address the host resolves to (a literal IP resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InvalidRequest(f"webhookUrl: host '{host}' cannot be resolved") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def check_webhook_target(url: str, *, allow_private: bool) -> None:
+    """Raise :class:`InvalidRequest` unless ``url`` is http(s) and every address of its host is public."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest("webhookUrl: must be an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise InvalidRequest("webhookUrl: must not carry credentials")
+    if allow_private:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    for address in resolve(parts.hostname, port):
+        if _blocked(address):
+            raise InvalidRequest(
+                f"webhookUrl: {parts.hostname} resolves to {address}, a loopback, private, link-local, multicast or "
+                "reserved address; webhooks only go to public addresses"
+            )

@@ -1,0 +1,124 @@
+"""The reconciler: what state hooks cannot do when a process dies.
+
+Every few seconds (``REELFLOW_RECONCILE_INTERVAL``) it
+1. re-queues runs that Crashed (their worker died; a Prefect automation marks silent runs Crashed when their
+   heartbeats stop) under the same ``request_id``, up to ``REELFLOW_REQUEUE_LIMIT`` times — the rerun resumes from
+   every cached asset — and after that fails them with a message saying so;
+2. starts the webhook delivery of every finished run whose callback is still owed and due.
+It runs as a thread of the embedded runner and as ``reelflow reconcile`` next to a work pool; running it twice is
+safe (deliveries are created with idempotency keys and guarded by a lease).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from prefect.automations import Automation
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.states import Failed, Scheduled
+
+from core.settings import get_settings
+from flows.webhooks import PENDING_TAG, owed, start_delivery
+
+log = logging.getLogger(__name__)
+CRASH_AUTOMATION = "reelflow: crash silent flow runs"
+REQUEUES = "reelflow.requeues"
+
+
+def ensure_crash_automation() -> None:
+    """A Prefect automation that marks a flow run Crashed when its heartbeats stop (its process or host died)."""
+    grace = get_settings().heartbeat_grace
+    automation = Automation(
+        name=CRASH_AUTOMATION,
+        description=f"No heartbeat for {grace} s: the run's process is gone.",
+        trigger=EventTrigger(
+            # after a run starts (or beats), the next beat or a state change must come within the grace period
+            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
+            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Scheduled",
+                    "prefect.flow-run.Cancelling", "prefect.flow-run.Paused"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=grace),
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message=f"no heartbeat for {grace} s: the worker running this job died")],
+    )
+    with get_client(sync_client=True) as client:
+        for existing in client.read_automations_by_name(CRASH_AUTOMATION):
+            if existing.trigger == automation.trigger and existing.actions == automation.actions:
+                return
+            client.delete_automation(existing.id)
+    automation.create()
+
+
+def requeue_or_fail(client: SyncPrefectClient, run: FlowRun) -> None:
+    limit = get_settings().requeue_limit
+    done = int((run.labels or {}).get(REQUEUES, 0) or 0)
+    if done < limit:
+        client.update_flow_run_labels(run.id, {REQUEUES: done + 1})
+        client.set_flow_run_state(run.id, Scheduled(message=f"re-queued after its worker died ({done + 1}/{limit})"),
+                                  force=True)
+        log.warning("re-queued %s after its worker died (%d/%d)", run.id, done + 1, limit)
+        return
+    message = f"the worker running this job died {done + 1} times; gave up after {limit} re-queues"
+    client.update_flow_run_labels(run.id, {"reelflow.message": message})
+    client.set_flow_run_state(run.id, Failed(message=message), force=True)
+    log.error("%s: %s", run.id, message)
+
+
+def reconcile_once(client: SyncPrefectClient) -> None:
+    crashed = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CRASHED])),
+                                      tags=FlowRunFilterTags(all_=["reelflow"])),
+        limit=50,
+    )
+    for run in crashed:
+        if "job" in (run.tags or []):
+            requeue_or_fail(client, run)
+    now = time.time()
+    finished = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED])),
+            tags=FlowRunFilterTags(all_=[PENDING_TAG])),
+        limit=100,
+    )
+    for run in finished:
+        if owed(run, now):
+            start_delivery(run)
+
+
+def run_forever(stop: threading.Event) -> None:
+    """The reconciler loop; errors are logged and the next pass tries again."""
+    interval = get_settings().reconcile_interval
+    started = datetime.now(tz=UTC)
+    log.info("reconciler started at %s, every %.1f s", started.isoformat(timespec="seconds"), interval)
+    while not stop.wait(interval):
+        try:
+            with get_client(sync_client=True) as client:
+                reconcile_once(client)
+        except Exception as exc:
+            log.warning("reconciler pass failed: %s", exc)
+
+
+def start_in_background() -> threading.Event:
+    """Start the loop in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=run_forever, args=(stop,), name="reelflow-reconciler", daemon=True).start()
+    return stop

@@ -1,0 +1,131 @@
+"""Terminal webhooks that arrive: a delivery flow per event, with its state kept on the job's own flow run.
+
+The job run's labels hold the delivery state (``reelflow.webhook.status|attempts|last_error|next_at|lease``), so
+``/status`` shows it with the same single read and the reconciler can find what is still owed. A delivery run
+posts (each attempt a task run, visible in the UI), waits in place for short retry delays and hands long ones back
+to the reconciler through ``next_at``; a lease keeps two deliveries of one event from running at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+from uuid import UUID
+
+from prefect import Flow, flow, get_run_logger
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.states import State
+
+from core.links import result_with_links
+from core.settings import get_settings
+from flows.names import DELIVER_WEBHOOK
+from flows.status import COMPLETED, WEBHOOK_PREFIX, api_status, status_body
+from providers.webhook_sender import message_id
+from tasks.webhooks import post_webhook
+
+log = logging.getLogger(__name__)
+PENDING_TAG = "webhook-pending"
+
+
+def final(run: FlowRun) -> bool:
+    """Settled for good: Completed, Failed or Cancelled (a Crashed run may still be re-queued)."""
+    return run.state is not None and run.state.type in (StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED)
+
+
+def webhook_url(run: FlowRun) -> str | None:
+    request = (run.parameters or {}).get("request")
+    return request.get("webhookUrl") if isinstance(request, dict) else None
+
+
+def schedule() -> list[float]:
+    return [float(x) for x in get_settings().webhook_schedule.split(",") if x.strip()]
+
+
+def _label(run: FlowRun, name: str, default: Any = None) -> Any:
+    return (run.labels or {}).get(f"{WEBHOOK_PREFIX}{name}", default)
+
+
+def owed(run: FlowRun, now: float) -> bool:
+    """A terminal run whose webhook is neither delivered nor given up, is due, and has no delivery in flight."""
+    if webhook_url(run) is None or not final(run):
+        return False
+    same_event = _label(run, "event") == api_status(run)
+    if same_event and _label(run, "status") in ("delivered", "failed"):
+        return False
+    return float(_label(run, "next_at", 0) or 0) <= now and float(_label(run, "lease", 0) or 0) <= now
+
+
+def start_delivery(run: FlowRun) -> None:
+    """Create the delivery run for the run's terminal event (idempotent per attempt round)."""
+    attempts = int(_label(run, "attempts", 0) or 0) if _label(run, "event") == api_status(run) else 0
+    run_deployment(DELIVER_WEBHOOK, parameters={"request_id": str(run.id)}, timeout=0, as_subflow=False,
+                   idempotency_key=f"webhook:{run.id}:{api_status(run)}:{attempts}", tags=["reelflow"])
+
+
+def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
+    """State hook of the job flows: the normal path. The reconciler covers runs whose process died."""
+    if webhook_url(run) is None:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            start_delivery(client.read_flow_run(run.id))
+    except Exception as exc:  # the reconciler will deliver it; never fail the job over its callback
+        log.warning("could not start the webhook delivery of %s now (%s); the reconciler will", run.id, exc)
+
+
+def _record(client: SyncPrefectClient, run_id: UUID, **fields: Any) -> None:
+    client.update_flow_run_labels(run_id, {f"{WEBHOOK_PREFIX}{k}": v for k, v in fields.items()})
+
+
+def _finish(client: SyncPrefectClient, run: FlowRun, **fields: Any) -> None:
+    _record(client, run.id, lease=0, next_at=0, **fields)
+    client.update_flow_run(run.id, tags=[t for t in (run.tags or []) if t != PENDING_TAG])
+
+
+@flow(name="deliver-webhook", flow_run_name="webhook-{request_id}", log_prints=False)
+def deliver_webhook(request_id: str) -> str:
+    """Deliver the terminal callback of one request, retrying on the configured schedule."""
+    logger = get_run_logger()
+    settings = get_settings()
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(request_id))
+        url, event = webhook_url(run), api_status(run)
+        if url is None or not final(run):
+            return "nothing to deliver"
+        same = _label(run, "event") == event
+        if same and _label(run, "status") in ("delivered", "failed"):
+            return str(_label(run, "status"))
+        attempts = int(_label(run, "attempts", 0) or 0) if same else 0
+        result = result_with_links(request_id) if event == COMPLETED else None
+        payload = {k: v for k, v in status_body(run, result).items() if k != "webhook"}
+        msg_id = message_id(request_id, event)
+        delays = schedule()
+        while True:
+            _record(client, run.id, event=event, status="pending", lease=time.time() + settings.webhook_timeout + 30)
+            attempt = post_webhook(url, payload, msg_id, attempts + 1)
+            attempts += 1
+            if attempt.outcome == "delivered":
+                _finish(client, run, status="delivered", attempts=attempts, last_error="")
+                logger.info("webhook %s delivered on attempt %d", msg_id, attempts)
+                return "delivered"
+            if attempt.outcome == "give_up" or attempts > len(delays):
+                why = attempt.error if attempt.outcome == "give_up" else (
+                    f"gave up after {attempts} attempts; last: {attempt.error}")
+                _finish(client, run, status="failed", attempts=attempts, last_error=why)
+                logger.warning("webhook %s failed: %s", msg_id, attempt.error)
+                return "failed"
+            delay = max(delays[attempts - 1] * random.uniform(0.8, 1.2), attempt.retry_after or 0.0)
+            due = time.time() + delay
+            inline = delay <= settings.webhook_inline_wait
+            lease = due + settings.webhook_timeout + 30 if inline else 0
+            _record(client, run.id, status="pending", attempts=attempts, last_error=attempt.error, next_at=due,
+                    lease=lease)
+            if not inline:
+                logger.info("webhook %s: attempt %d failed (%s); next in %.0f s", msg_id, attempts, attempt.error,
+                            delay)
+                return "pending"
+            time.sleep(delay)

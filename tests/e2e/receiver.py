@@ -1,0 +1,82 @@
+"""A real webhook receiver for tests: verifies Standard Webhooks signatures and answers from a script."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    payload: dict[str, Any]
+    verified: bool
+    answered: int
+
+
+@dataclass
+class Receiver:
+    """Records every POST; answers the scripted status codes in order, then 200."""
+
+    secret: str
+    script: list[int] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def accepted(self, request_id: str, status: str | None = None) -> list[Delivery]:
+        """Verified deliveries answered 2xx for a request (optionally of one status)."""
+        with self.lock:
+            return [d for d in self.deliveries if d.verified and 200 <= d.answered < 300
+                    and d.payload.get("request_id") == request_id and (status is None or d.payload["status"] == status)]
+
+    def for_request(self, request_id: str) -> list[Delivery]:
+        with self.lock:
+            return [d for d in self.deliveries if d.payload.get("request_id") == request_id]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                payload = Webhook(receiver.secret).verify(body, headers)
+                verified = True
+            except WebhookVerificationError:
+                payload, verified = json.loads(body), False
+            with receiver.lock:
+                code = receiver.script.pop(0) if receiver.script and payload.get("status") != "IN_PROGRESS" else 200
+                receiver.deliveries.append(Delivery(headers, payload, verified, code))
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running(receiver: Receiver) -> Iterator[Receiver]:
+    """Serve the receiver on 127.0.0.1 (on ``receiver.port``, or a free port when 0) until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), _handler(receiver))
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()

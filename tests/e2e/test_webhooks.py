@@ -1,0 +1,128 @@
+"""Terminal webhooks through the real stack: signed, retried, durable; and crash recovery of a killed runner."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import FAIL_MARKER, WEBHOOK_SECRET, narrative_body, poll, terminal
+from tests.e2e.receiver import Receiver, running
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running(Receiver(WEBHOOK_SECRET)) as r:
+        yield r
+
+
+def wait_for(check: Any, what: str, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+    return value
+
+
+def create(api: httpx.Client, lines: list[str], url: str) -> str:
+    response = api.post("/v1/video/create_narrative", json={**narrative_body(lines), "webhookUrl": url})
+    assert response.status_code == 200, response.text
+    return str(response.json()["request_id"])
+
+
+def webhook_settled(api: httpx.Client, request_id: str) -> dict[str, Any]:
+    return poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("status") in ("delivered",
+                                                                                                  "failed"))
+
+
+def test_completed_job_delivers_one_verified_callback_matching_status(api: httpx.Client, receiver: Receiver) -> None:
+    request_id = create(api, ["A kite rises over the dunes.", "The wind carries it away."], receiver.url)
+    status = webhook_settled(api, request_id)
+    assert status["webhook"] == {"status": "delivered", "attempts": 1, "last_error": None}
+    accepted = receiver.accepted(request_id, "COMPLETED")
+    assert len(accepted) == 1, receiver.deliveries
+    delivery = accepted[0]
+    assert delivery.verified and delivery.headers["webhook-id"].startswith("msg_")
+    payload = delivery.payload
+    for key in ("request_id", "status", "progress", "message", "stage", "details"):
+        assert payload[key] == status[key], key
+    assert payload["result"]["duration"] == status["result"]["duration"]
+    assert payload["result"]["videoUrl"].split("?")[0] == status["result"]["videoUrl"].split("?")[0]
+    assert httpx.get(payload["result"]["videoUrl"]).status_code == 200
+    progress = [d.payload for d in receiver.for_request(request_id) if d.payload["status"] == "IN_PROGRESS"]
+    stages = [p["stage"] for p in progress]
+    assert len(stages) == len(set(stages)), "at most one progress callback per stage"
+    assert all(d.verified for d in receiver.for_request(request_id))
+
+
+def test_retries_after_5xx_keep_the_same_webhook_id(api: httpx.Client, receiver: Receiver) -> None:
+    receiver.script[:] = [500, 500, 200]
+    request_id = create(api, ["A single candle in a dark room."], receiver.url)
+    status = webhook_settled(api, request_id)
+    assert status["webhook"]["status"] == "delivered" and status["webhook"]["attempts"] == 3
+    attempts = [d for d in receiver.for_request(request_id) if d.payload["status"] == "COMPLETED"]
+    assert [d.answered for d in attempts] == [500, 500, 200]
+    assert len({d.headers["webhook-id"] for d in attempts}) == 1
+    assert len(receiver.accepted(request_id, "COMPLETED")) == 1
+
+
+def test_receiver_down_at_the_end_then_up_gets_it(api: httpx.Client) -> None:
+    with socket.socket() as s:  # a port nobody listens on yet
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    late = Receiver(WEBHOOK_SECRET, port=port)
+    request_id = create(api, ["A lantern waits on the pier."], late.url)
+    poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("attempts", 0) >= 1)
+    assert late.deliveries == []
+    with running(late):
+        status = webhook_settled(api, request_id)
+        assert status["webhook"]["status"] == "delivered"
+        assert status["webhook"]["attempts"] > 1  # the first attempt(s) found nobody listening
+        assert len(late.accepted(request_id, "COMPLETED")) == 1
+
+
+def test_failed_job_sends_a_failed_callback_with_the_reason(api: httpx.Client, receiver: Receiver) -> None:
+    request_id = create(api, ["A calm opening line.", f"This scene cannot be drawn {FAIL_MARKER}."], receiver.url)
+    status = webhook_settled(api, request_id)
+    assert status["status"] == "FAILED"
+    assert "image_generation failed for scene 2" in status["message"]
+    [delivery] = receiver.accepted(request_id, "FAILED")
+    assert delivery.payload["message"] == status["message"] and "injected fault" in delivery.payload["message"]
+    assert "result" not in delivery.payload or delivery.payload["result"] is None
+
+
+def task_run_states(stack: Stack, request_id: str) -> list[tuple[str, str]]:
+    """(name, state) of every task run of the job, across all its attempts, read from Prefect's REST API."""
+    response = httpx.post(f"{stack.prefect_api_url}/task_runs/filter",
+                          json={"flow_runs": {"id": {"any_": [request_id]}}, "limit": 200})
+    response.raise_for_status()
+    return [(run["name"], run["state"]["name"]) for run in response.json() if run.get("state")]
+
+
+def test_killed_runner_job_is_requeued_resumes_and_calls_back_once(api: httpx.Client, stack: Stack,
+                                                                    receiver: Receiver) -> None:
+    lines = [f"Scene {i}: the night train crosses a silver bridge over the fjord." for i in range(1, 7)]
+    request_id = create(api, lines, receiver.url)
+    poll(api, request_id, lambda b: b.get("details", {}).get("speech_generation") == "COMPLETED"
+         and b.get("details", {}).get("image_generation") == "COMPLETED" or terminal(b))
+    runner = int((stack.data_dir / "run" / "runner.pid").read_text())
+    os.killpg(runner, signal.SIGKILL)  # the runner and the flow process it started, mid-render
+    seen: list[dict[str, Any]] = []
+    body = webhook_settled(api, request_id)
+    assert body["status"] == "COMPLETED", body
+    poll(api, request_id, terminal, seen=seen)
+    states = task_run_states(stack, request_id)
+    for prefix in ("image-", "voice-"):
+        done = [name for name, state in states if name.startswith(prefix) and state == "Completed"]
+        assert sorted(done) == sorted(f"{prefix}{i}" for i in range(1, 7)), states  # each generated exactly once
+        assert sum(1 for n, s in states if n.startswith(prefix) and s == "Cached") == 6, states  # reused on rerun
+    assert len(receiver.accepted(request_id, "COMPLETED")) == 1
