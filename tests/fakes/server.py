@@ -11,6 +11,7 @@ Request bodies are checked field by field; a broken rule is answered like the ve
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -44,6 +45,7 @@ class FakeServer:
         self._lock = threading.Lock()
         self.files: dict[str, tuple[bytes, str]] = {}
         self.route("GET", r"/files/(?P<name>[\w.\-]+)", self._file, api=False)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the test's own log
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 

@@ -2,7 +2,8 @@
 
 FLUX1.1PRO stills and KLINGIMGTOVIDPRO clips on Replicate, narration on OpenAI: the job completes with the vendors'
 outputs; injected 5xx are absorbed by task retries; bad credentials and content refusals fail the job at once with
-a message that names the vendor and the cause.
+a message that names the vendor and the cause. RUNWAYML and ELEVENLABS take the same path; with
+``REELFLOW_VENDOR_GCL`` every vendor call holds a Prefect global concurrency limit.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
 from core.contract import VideoResult, parse_narrative
 from core.settings import get_settings
@@ -18,8 +21,10 @@ from flows.narrative import narrative
 from media.probe import probe
 from tasks.common import storage
 from tasks.planning import scene_seed
+from tests.fakes.elevenlabs_fake import ElevenLabsFake
 from tests.fakes.openai_fake import OpenAIFake
 from tests.fakes.replicate_fake import TOKEN, ReplicateFake
+from tests.fakes.runway_fake import RunwayFake
 
 LINES = ["A red fox trots across a snowy field.", "It stops and listens.", "Then it pounces."]
 FLUX = "black-forest-labs/flux-1.1-pro"
@@ -99,3 +104,37 @@ def test_a_content_refusal_fails_the_job_with_the_vendors_reason(vendors: tuple[
     assert "image_generation failed for scene 1: Replicate refused the content (content policy): NSFW content" \
         in str(state.message)
     assert replicate.calls[CREATE] == 1
+
+
+def test_runway_clips_and_elevenlabs_voice(
+    replicate_fake_server: ReplicateFake, runway_fake_server: RunwayFake, elevenlabs_fake_server: ElevenLabsFake
+) -> None:
+    state = narrative(request(LINES[:1], video_model="RUNWAYML", provider="ELEVENLABS", speaker="bella",
+                              aspect_ratio="9:16"), return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result().rendered_by == "elevenlabs,replicate,runway"
+    (clip,) = runway_fake_server.bodies["image_to_video"]
+    assert (clip["model"], clip["ratio"], clip["duration"]) == ("gen4_turbo", "720:1280", 5)
+    assert elevenlabs_fake_server.bodies["tts"][0]["voice_id"] == "EXAVITQu4vr4xnSDxMaL"
+    assert runway_fake_server.problems == [] and elevenlabs_fake_server.problems == []
+
+
+def test_vendor_calls_hold_the_global_concurrency_limit_when_enabled(
+    vendors: tuple[OpenAIFake, ReplicateFake], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REELFLOW_VENDOR_GCL", "true")
+    get_settings.cache_clear()
+    missing = narrative(request(LINES[:1], add_generative_video=False), return_state=True)
+    assert missing.is_failed() and "vendor-" in str(missing.message)  # strict: the limit must exist
+
+    names = ["vendor-openai", "vendor-replicate"]
+    with get_client(sync_client=True) as client:
+        for name in names:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    try:
+        state = narrative(request(LINES[:1], add_generative_video=False), return_state=True)
+        assert state.is_completed(), state.message
+    finally:
+        with get_client(sync_client=True) as client:
+            for name in names:
+                client.delete_global_concurrency_limit_by_name(name)
