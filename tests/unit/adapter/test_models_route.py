@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from adapter import auth, models
+from adapter import auth, models, video
 from adapter.errors import install_handlers
 from core.settings import get_settings
 
@@ -41,3 +41,11 @@ def test_models_lists_availability_backend_and_shapes(client: TestClient) -> Non
     voices = {row["key"]: row for row in body["voice_providers"]}
     assert voices["LOCAL"]["available"] and not voices["OPENAI"]["available"]
     assert voices["PLAYHT"]["unavailable_reason"].startswith("PLAYHT was shut down on 2025-12-31")
+
+
+def test_create_refuses_a_model_this_server_cannot_serve(client: TestClient) -> None:
+    client.app.include_router(video.router)  # type: ignore[attr-defined]
+    body = {"input": {"prompt_list": ["a line"], "image_model": "FLUX1.1PRO", "provider": "ELEVENLABS"}}
+    answer = client.post("/v1/video/create_narrative", json=body, headers={"API_KEY": "test-key"})
+    assert answer.status_code == 400
+    assert answer.json() == {"message": "ELEVENLABS voices need ELEVENLABS_API_KEY on this server"}
