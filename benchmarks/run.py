@@ -8,6 +8,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -32,10 +33,11 @@ def main() -> None:
     with start_stack(data, {"REELFLOW_API_KEYS": BENCH_KEY}) as stack:
         os.environ["PREFECT_API_URL"] = stack.prefect_api_url
         os.environ["REELFLOW_BENCH_API_URL"] = stack.api_url
-        from benchmarks import narrative_bench
+        os.environ["REELFLOW_BENCH_API_KEY"] = BENCH_KEY
+        from benchmarks import api_bench, narrative_bench
 
-        results: dict[str, dict[str, float]] = {}
-        for name, module in (("narrative", narrative_bench),):
+        results: dict[str, dict[str, Any]] = {}
+        for name, module in (("api", api_bench), ("narrative", narrative_bench)):
             if selected and name not in selected:
                 continue
             started = time.perf_counter()
