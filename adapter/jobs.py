@@ -7,7 +7,6 @@ job is a single HTTP call to Prefect and reading one is a single ``read_flow_run
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 from uuid import UUID
 
@@ -19,11 +18,9 @@ from prefect.states import Cancelled, Cancelling
 
 from adapter.auth import owner_tag
 from adapter.errors import Conflict, Unavailable
-from adapter.status import PENDING, api_status, is_terminal
 from core.errors import NotFound
-from core.secrets import link_secret
-from core.settings import get_settings
-from core.storage import open_storage, signed_file_query
+from core.links import result_with_links
+from flows.status import PENDING, api_status, is_terminal
 
 PREFECT_DOWN = "the job service (Prefect) is not reachable; try again shortly"
 
@@ -46,12 +43,15 @@ class Jobs:
                 self._deployments[name] = deployment.id
         return self._deployments[name]
 
-    async def create(self, deployment: str, parameters: dict[str, Any], kid: str, idempotency: str | None) -> UUID:
+    async def create(self, deployment: str, parameters: dict[str, Any], kid: str, idempotency: str | None,
+                     webhook: bool = False) -> UUID:
+        # "job" marks runs the reconciler may re-queue; "webhook-pending" runs still owe their callback.
+        tags = [owner_tag(kid), "reelflow", "job"] + (["webhook-pending"] if webhook else [])
         try:
             run = await self.client.create_flow_run_from_deployment(
                 await self._deployment_id(deployment),
                 parameters=parameters,
-                tags=[owner_tag(kid), "reelflow"],
+                tags=tags,
                 idempotency_key=f"{kid}:{idempotency}" if idempotency else None,
             )
         except httpx.TransportError as exc:
@@ -84,42 +84,6 @@ class Jobs:
         return await self.client.read_flow_run(run.id)
 
 
-def _link(key: str, base_url: str) -> str:
-    settings = get_settings()
-    store = open_storage(settings.media_url)
-    if not store.is_local:
-        return store.presigned_url(key, settings.link_ttl)
-    base = (settings.public_url or base_url).rstrip("/")
-    return f"{base}/v1/video/files/{signed_file_query(link_secret(settings), key, settings.link_ttl)}"
-
-
-def _result_links(raw: dict[str, Any], base_url: str) -> dict[str, Any]:
-    return {
-        "videoUrl": _link(raw["video"], base_url),
-        "captions": {"srt": _link(raw["srt"], base_url), "vtt": _link(raw["vtt"], base_url)},
-        "posterUrl": _link(raw["poster"], base_url),
-        "duration": raw["duration"],
-        "width": raw["width"],
-        "height": raw["height"],
-        "aspect_ratio": raw["aspect_ratio"],
-        "size_bytes": raw["size_bytes"],
-        "rendered_by": raw["rendered_by"],
-        "scenes": [
-            {"index": s["index"], "text": s["text"], "duration": s["duration"],
-             "imageUrl": _link(s["image"], base_url), "clipUrl": _link(s["clip"], base_url)}
-            for s in raw.get("scenes", [])
-        ],
-    }
-
-
 async def read_result(request_id: str, base_url: str) -> dict[str, Any] | None:
     """The published result of a COMPLETED run, with download links; None if it cannot be read."""
-
-    def load() -> dict[str, Any] | None:
-        store = open_storage(get_settings().media_url)
-        key = f"jobs/{request_id}/result.json"
-        if not store.exists(key):
-            return None
-        return _result_links(json.loads(store.get_bytes(key)), base_url)
-
-    return await asyncio.to_thread(load)
+    return await asyncio.to_thread(result_with_links, request_id, base_url)

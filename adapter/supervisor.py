@@ -64,6 +64,8 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": db_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        # flow runs beat every 30 s (Prefect's minimum); the crash automation acts after REELFLOW_HEARTBEAT_GRACE
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
         "PREFECT_LOCAL_STORAGE_PATH": str(data / "results"),
         "PYTHONUNBUFFERED": "1",
     }

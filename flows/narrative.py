@@ -14,6 +14,7 @@ from core.contract import NarrativeRequest, SceneSpec, VideoResult, VoiceAsset
 from core.errors import JobFailed, ReelflowError
 from core.settings import get_settings
 from flows.progress import Progress
+from flows.webhooks import on_terminal
 from tasks.assembly import assemble, publish
 from tasks.common import configured, storage
 from tasks.images import make_image
@@ -66,7 +67,8 @@ def storyboard(plan: list[SceneSpec], result: VideoResult) -> str:
     ])
 
 
-@flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
+      on_completion=[on_terminal], on_failure=[on_terminal], on_cancellation=[on_terminal])
 def narrative(request: NarrativeRequest) -> VideoResult:
     """Render a narrated video from the request's lines, resuming from every asset that already exists."""
     logger = get_run_logger()
@@ -83,7 +85,7 @@ def narrative(request: NarrativeRequest) -> VideoResult:
         "ai_video_generation": (WEIGHTS["ai_video_generation"], n if generative else 0),
         "frame_generation": (WEIGHTS["frame_generation"], n),
         "video_generation": (WEIGHTS["video_generation"], 2),
-    })
+    }, webhook_url=request.webhookUrl)
     progress.start()
     logger.info("%d scenes at %dx%d, voice %s/%s", n, width, height, voice.provider, voice.speaker)
 

@@ -18,6 +18,8 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
 
+from tasks.webhooks import notify_progress
+
 log = logging.getLogger(__name__)
 LABEL_PREFIX = "reelflow."
 # In-process observers (the CLI's progress bar): called with (percent, stage) after every change.
@@ -29,7 +31,7 @@ MIN_INTERVAL = 0.5  # seconds between two progress updates of one run
 class Progress:
     """Counts finished units per stage and publishes the weighted total after each one."""
 
-    def __init__(self, stages: dict[str, tuple[float, int]]) -> None:
+    def __init__(self, stages: dict[str, tuple[float, int]], webhook_url: str | None = None) -> None:
         """``stages`` maps a stage name to (weight, number of units) in pipeline order."""
         self._stages = {name: spec for name, spec in stages.items() if spec[1] > 0}
         self._done = dict.fromkeys(self._stages, 0)
@@ -37,6 +39,7 @@ class Progress:
         self._lock = threading.Lock()
         self._artifact: UUID | None = None
         self._publisher: _Publisher | None = None
+        self._webhook_url = webhook_url
         ctx = FlowRunContext.get()
         self._flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
         # A re-run of the same request (retry, crash recovery) never shows less than it already showed.
@@ -55,9 +58,9 @@ class Progress:
                 self._artifact = create_progress_artifact(0.0, key=key, description="Job progress")
             except Exception as exc:  # progress is best effort; the job must not fail because of it
                 log.warning("could not create the progress artifact: %s", exc)
-            self._publisher = _Publisher(self._flow_run_id, self._artifact)
+            self._publisher = _Publisher(self._flow_run_id, self._artifact, self._webhook_url)
             self._publisher.start()
-        self._publish(stage=next(iter(self._stages), ""))
+        self._publish(next(iter(self._stages), ""))
 
     def begin(self, stage: str) -> None:
         with self._lock:
@@ -92,8 +95,13 @@ class Progress:
         done = sum(weight * min(self._done[n], units) / units for n, (weight, units) in self._stages.items())
         return 100 if final else min(99, int(100 * done / total))
 
-    def _publish(self, stage: str, *, final: bool = False, extra: dict[str, Any] | None = None) -> None:
+    def _current(self) -> str:
+        """The earliest stage not yet completed, in pipeline order: moves forward only."""
+        return next((name for name, state in self._state.items() if state != "COMPLETED"), "")
+
+    def _publish(self, touched: str, *, final: bool = False, extra: dict[str, Any] | None = None) -> None:
         with self._lock:
+            stage = touched if extra else self._current()
             self._percent = max(self._percent, self._compute(final))
             labels: dict[str, Any] = {f"{LABEL_PREFIX}progress": self._percent, f"{LABEL_PREFIX}stage": stage}
             labels.update({f"{STAGE_PREFIX}{name}": state for name, state in self._state.items()})
@@ -102,7 +110,7 @@ class Progress:
         for listener in LISTENERS:
             listener(percent, stage)
         if self._publisher is not None:
-            self._publisher.offer(labels, percent)
+            self._publisher.offer(labels, percent, stage)
 
     def close(self) -> None:
         """Wait until the last update is sent (before the run turns terminal, so status and UI agree)."""
@@ -117,18 +125,21 @@ class _Publisher(threading.Thread):
     6-scene job); the flow only hands over the latest state and keeps rendering.
     """
 
-    def __init__(self, flow_run_id: UUID, artifact_id: UUID | None) -> None:
+    def __init__(self, flow_run_id: UUID, artifact_id: UUID | None, webhook_url: str | None) -> None:
         super().__init__(name="reelflow-progress", daemon=True)
-        self._flow_run_id, self._artifact_id = flow_run_id, artifact_id
+        self._flow_run_id, self._artifact_id, self._webhook_url = flow_run_id, artifact_id, webhook_url
+        self._stage = ""
+        self._notified: set[str] = set()
         self._wake = threading.Condition()
         self._labels: dict[str, Any] = {}
         self._percent: int | None = None
         self._closed = False
 
-    def offer(self, labels: dict[str, Any], percent: int) -> None:
+    def offer(self, labels: dict[str, Any], percent: int, stage: str) -> None:
         with self._wake:
             self._labels.update(labels)
             self._percent = percent
+            self._stage = stage
             self._wake.notify()
 
     def close(self, timeout: float = 30.0) -> None:
@@ -144,16 +155,27 @@ class _Publisher(threading.Thread):
                     with self._wake:
                         while not self._labels and not self._closed:
                             self._wake.wait()
-                        labels, percent = self._labels, self._percent
+                        labels, percent, stage = self._labels, self._percent, self._stage
                         self._labels, self._percent = {}, None
                         if not labels and self._closed:
                             return
                     self._send(client, labels, percent)
+                    self._notify(stage, percent)
                     with self._wake:  # at most a few updates a second: the API server shares the CPU with ffmpeg
                         if not self._closed:
                             self._wake.wait(MIN_INTERVAL)
         except Exception as exc:  # best effort: never fail a render because the UI could not be told
             log.warning("progress publisher stopped: %s", exc)
+
+    def _notify(self, stage: str, percent: int | None) -> None:
+        """At most one IN_PROGRESS callback per stage change, best effort."""
+        if not self._webhook_url or not stage or stage in self._notified or percent is None:
+            return
+        self._notified.add(stage)
+        try:
+            notify_progress(self._webhook_url, str(self._flow_run_id), percent, stage)
+        except Exception as exc:
+            log.info("progress callback failed: %s", exc)
 
     def _send(self, client: SyncPrefectClient, labels: dict[str, Any], percent: int | None) -> None:
         try:

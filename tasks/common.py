@@ -157,8 +157,13 @@ def workdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def inject_fault(task_name: str) -> None:
-    """Fail on purpose when the operator (or a test) asked for it with ``REELFLOW_INJECT_FAULTS``."""
-    faults = {name.strip() for name in get_settings().inject_faults.split(",") if name.strip()}
-    if task_name in faults:
-        raise FatalProviderError(f"injected fault at {task_name} (REELFLOW_INJECT_FAULTS)", provider="test")
+def inject_fault(task_name: str, text: str = "") -> None:
+    """Fail on purpose when the operator (or a test) asked for it with ``REELFLOW_INJECT_FAULTS``.
+
+    Entries are task names (``assemble``: always fail there) or ``task:marker`` (fail only for a scene whose text
+    contains the marker), so one server can run failing and healthy jobs side by side.
+    """
+    for entry in (e.strip() for e in get_settings().inject_faults.split(",")):
+        name, _, marker = entry.partition(":")
+        if name == task_name and (not marker or marker in text):
+            raise FatalProviderError(f"injected fault at {task_name} (REELFLOW_INJECT_FAULTS)", provider="test")

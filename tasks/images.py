@@ -24,7 +24,7 @@ def make_image(scene: SceneSpec, model: str, width: int, height: int, aspect_rat
     key = image_key(scene, model, width, height, aspect_ratio)
     store = storage()
     if not store.exists(key):
-        inject_fault("make-image")
+        inject_fault("make-image", scene.text)
         request = ImageRequest(scene.image_prompt, width, height, scene.seed, aspect_ratio)
         with vendor_slot(registry.renderer_for(model)):
             data, rendered_by = registry.generate_image(model, request)
