@@ -99,10 +99,23 @@ class Storage:
         return str(self.fs.sign(self.path(key), expiration=expires))
 
 
+def _options(url: str) -> dict[str, Any]:
+    """Filesystem options per scheme. S3: presign with SigV4 (botocore would otherwise sign query strings with
+    SigV2 in us-east-1, which S3 refuses for buckets created since 2020) and no listing cache (another worker may
+    have written a key since this process last listed its folder)."""
+    if url.startswith(("s3://", "s3a://")):
+        return {"config_kwargs": {"signature_version": "s3v4"}, "use_listings_cache": False}
+    return {}
+
+
 @lru_cache(maxsize=8)
 def open_storage(url: str) -> Storage:
-    """A cached :class:`Storage` per URL (fsspec clients are reusable and thread-safe)."""
-    return Storage(url)
+    """A cached :class:`Storage` per URL (fsspec clients are reusable and thread-safe).
+
+    Credentials and the endpoint come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL`` ...),
+    read by botocore itself, so every worker, the API and the CLI find the same bucket the same way.
+    """
+    return Storage(url, **_options(url))
 
 
 def sign_path(secret: bytes, key: str, expires_at: int) -> str:
