@@ -1,0 +1,174 @@
+"""The batch flow: a JSONL manifest of create_narrative / create_movie bodies → one job per line, N at a time.
+
+Each valid line becomes its own flow run of the narrative or movie deployment, created exactly as the API creates
+one (same parameters, same tags: the owner's ``key:<key_id>``, ``reelflow``, ``job``, ``webhook-pending`` when it
+has a callback), so its ``request_id`` works with ``/status`` for the key that owns the batch, crash recovery and
+webhooks apply to it, and any worker can run it. Runs are created with idempotency keys ``batch:<batch id>:<line>``:
+a batch re-queued after its worker died finds the jobs it had already started instead of starting them twice.
+
+Nothing is started unless every line is valid (``skip_invalid`` starts the valid ones and reports the rest). When
+every job has settled the flow publishes a summary artifact (line, request_id, status, video link); it fails, after
+publishing, when any job did not complete, so the batch's own state says whether the whole batch worked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any, cast
+from uuid import UUID
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.runtime import flow_run
+from pydantic import BaseModel
+
+from core.errors import JobFailed
+from core.links import result_with_links
+from core.manifest import BatchRequest, Manifest, ManifestLine
+from core.secrets import api_keys, key_id
+from core.settings import get_settings
+from flows.names import MOVIE, NARRATIVE
+from flows.status import COMPLETED, api_status, failure_message
+from flows.webhooks import PENDING_TAG, final
+from tasks.batch import read_manifest
+
+
+class BatchRow(BaseModel):
+    """One line of the summary: the job it became and how it ended."""
+
+    line: int
+    type: str
+    request_id: str = ""
+    status: str = "PENDING"
+    video_url: str = ""
+    message: str = ""
+
+
+class BatchSummary(BaseModel):
+    """What the batch returns: every line, started or skipped."""
+
+    batch_id: str
+    rows: list[BatchRow]
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for row in self.rows if row.status == COMPLETED)
+
+
+def run_name() -> str:
+    return f"batch-{str(flow_run.get_id() or 'local')[:8]}"
+
+
+def batch_id() -> str:
+    return str(flow_run.get_id() or "local")
+
+
+def job_tags(owner: str, line: ManifestLine, batch: str) -> list[str]:
+    """The tags the API gives a job (adapter.jobs.Jobs.create), plus the batch it belongs to."""
+    return [f"key:{owner}", "reelflow", "job", f"batch:{batch[:8]}"] + ([PENDING_TAG] if line.webhook else [])
+
+
+def start(line: ManifestLine, owner: str, batch: str) -> FlowRun:
+    """Create the job of one line (idempotent per batch and line)."""
+    deployment = NARRATIVE if line.type == "narrative" else MOVIE
+    run = run_deployment(deployment, parameters={"request": line.body}, timeout=0, as_subflow=False,
+                         tags=job_tags(owner, line, batch), idempotency_key=f"batch:{batch}:{line.line}")
+    return cast(FlowRun, run)  # the sync dispatch of run_deployment (we are in a sync flow)
+
+
+def settle(row: BatchRow, run: FlowRun) -> None:
+    """Fill a finished job's row: its status and its video link, or the reason it failed."""
+    row.status = api_status(run)
+    if row.status == COMPLETED:
+        result = result_with_links(str(run.id))
+        row.video_url = str(result["videoUrl"]) if result else ""
+    elif row.status == "FAILED":
+        row.message = failure_message(run)
+
+
+def run_jobs(client: SyncPrefectClient, lines: list[ManifestLine], rows: dict[int, BatchRow], request: BatchRequest,
+             owner: str, batch: str) -> None:
+    """Keep at most ``max_in_flight`` jobs running until every line's job has settled."""
+    logger = get_run_logger()
+    waiting: deque[ManifestLine] = deque(lines)
+    in_flight: dict[UUID, BatchRow] = {}
+    finished = 0
+    while waiting or in_flight:
+        while waiting and len(in_flight) < request.max_in_flight:
+            line = waiting.popleft()
+            run = start(line, owner, batch)
+            rows[line.line].request_id = str(run.id)
+            in_flight[run.id] = rows[line.line]
+            logger.info("line %d: started %s %s", line.line, line.type, run.id)
+        time.sleep(request.poll_interval)
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(in_flight))))
+        for run in runs:
+            row = in_flight[run.id]
+            row.status = api_status(run)
+            if final(run):
+                settle(row, run)
+                del in_flight[run.id]
+                finished += 1
+                logger.info("line %d: %s %s", row.line, row.request_id, row.status)
+        client.update_flow_run_labels(UUID(batch), {
+            "reelflow.progress": int(99 * finished / max(len(lines), 1)), "reelflow.stage": "batch",
+            "reelflow.batch.finished": finished, "reelflow.batch.total": len(lines)})
+
+
+def summary_markdown(summary: BatchSummary) -> str:
+    rows = []
+    for row in summary.rows:
+        video = f"[video]({row.video_url})" if row.video_url else ""
+        note = row.message.replace("|", "/").replace("\n", " ")
+        rows.append(f"| {row.line} | {row.type} | `{row.request_id or '-'}` | {row.status} | {video} {note} |")
+    return "\n".join([
+        f"# Batch {summary.batch_id[:8]}: {summary.completed} of {len(summary.rows)} completed", "",
+        "| line | type | request_id | status | video |", "|---|---|---|---|---|", *rows,
+    ])
+
+
+def invalid_markdown(manifest: Manifest, source: str) -> str:
+    rows = [f"| {e.line} | {e.message.replace('|', '/')} |" for e in manifest.errors]
+    return "\n".join([f"# Invalid manifest lines in `{source}`", "", "| line | error |", "|---|---|", *rows])
+
+
+def owner_of(request: BatchRequest) -> str:
+    """The key_id that owns the jobs: the request's, else this server's first API key."""
+    return request.owner or key_id(api_keys(get_settings())[0])
+
+
+@flow(name="batch", flow_run_name=run_name, log_prints=False)
+def batch(request: BatchRequest) -> BatchSummary:
+    """Validate a manifest, run one job per valid line with bounded concurrency, publish a summary."""
+    logger = get_run_logger()
+    this = batch_id()
+    manifest = read_manifest(request.manifest)
+    if manifest.errors:
+        create_markdown_artifact(invalid_markdown(manifest, request.manifest), key=f"batch-{this[:8]}-invalid",
+                                 description="Manifest lines that were not started")
+        if not request.skip_invalid or not manifest.lines:
+            raise JobFailed(f"{len(manifest.errors)} of {manifest.total} manifest lines are invalid; nothing was "
+                            f"started:\n{manifest.report()}")
+        logger.warning("skipping %d invalid lines:\n%s", len(manifest.errors), manifest.report())
+    rows: dict[int, BatchRow] = {line.line: BatchRow(line=line.line, type=line.type) for line in manifest.lines}
+    for error in manifest.errors:
+        rows[error.line] = BatchRow(line=error.line, type="-", status="SKIPPED", message=error.message)
+    with get_client(sync_client=True) as client:
+        run_jobs(client, manifest.lines, rows, request, owner_of(request), this)
+    summary = BatchSummary(batch_id=this, rows=[rows[n] for n in sorted(rows)])
+    create_markdown_artifact(summary_markdown(summary), key=f"batch-{this[:8]}", description="Batch summary")
+    started = [row for row in summary.rows if row.request_id]
+    if summary.completed < len(started):
+        raise JobFailed(f"{len(started) - summary.completed} of {len(started)} jobs did not complete")
+    logger.info("batch done: %d of %d jobs completed", summary.completed, len(started))
+    return summary
+
+
+def batch_parameters(request: BatchRequest) -> dict[str, Any]:
+    """The flow-run parameters of a batch (what the CLI passes to the deployment)."""
+    return {"request": request.model_dump(mode="json")}
