@@ -7,6 +7,7 @@ answer 400 with it directly. Result models are what flows return and what ``/sta
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import (
@@ -14,8 +15,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -26,6 +29,8 @@ from core.errors import InvalidRequest
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 MAX_SCENES = 20
+MAX_PROMPT_CHARS = 500
+MAX_MOVIE_SECONDS = 120.0
 
 
 def _fail(message: str, field: str | None = None) -> PydanticCustomError:
@@ -180,6 +185,90 @@ def parse_narrative(payload: Any) -> NarrativeRequest:
         raise InvalidRequest(error_message(exc)) from exc
 
 
+class MovieInput(BaseModel):
+    """The ``input`` object of ``POST /create_movie``. ``speaker``/``provider`` (the narration voice), ``narration``
+    (false: no voice, no captions) and ``transition`` (``fade``: through black at every cut) are our extensions."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    prompt: StrictStr
+    image_model: StrictStr | None = Field(default=None, validate_default=True)
+    video_model: StrictStr | None = Field(default=None, validate_default=True)
+    duration: StrictFloat = Field(description="Seconds, a JSON number", json_schema_extra={
+        "exclusiveMinimum": 0, "maximum": MAX_MOVIE_SECONDS})
+    aspect_ratio: AspectRatio = "16:9"
+    speaker: StrictStr | None = None
+    provider: StrictStr | None = None
+    narration: StrictBool = True
+    transition: Literal["cut", "fade"] = "cut"
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise _fail("must not be empty")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise _fail(f"has {len(text)} characters; at most {MAX_PROMPT_CHARS} are allowed")
+        return text
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:  # a JSON number only: "30" and true are refused, never coerced
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail("must be a number of seconds (a JSON number, not a string or a boolean)")
+        if isinstance(value, float) and math.isnan(value):
+            raise _fail("must be a finite number of seconds")
+        if value <= 0:
+            raise _fail("must be greater than 0 seconds")
+        if value > MAX_MOVIE_SECONDS:
+            raise _fail(f"must be at most {MAX_MOVIE_SECONDS:g} seconds")
+        return float(value)
+
+    @field_validator("image_model", "video_model")
+    @classmethod
+    def _models(cls, value: str | None, info: ValidationInfo) -> str:
+        return _check_model(value, "image" if info.field_name == "image_model" else "video")
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> MovieInput:
+        entry = catalog.find_model(self.video_model or "")
+        shortest = min(entry.clip_lengths, default=0.0) if entry else 0.0
+        if entry is not None and self.duration < shortest:
+            raise _fail(f"{self.duration:g} s is shorter than the shortest clip of {entry.key}; the minimum is "
+                        f"{shortest:g} seconds", "duration")
+        if entry is not None and self.aspect_ratio not in entry.aspect_ratios:
+            raise _fail(f"{entry.key} does not offer {self.aspect_ratio}; use one of: {', '.join(entry.aspect_ratios)}",
+                        "aspect_ratio")
+        resolve_voice(self.speaker, self.provider)
+        return self
+
+    @property
+    def voice(self) -> VoiceChoice:
+        return resolve_voice(self.speaker, self.provider)
+
+
+class MovieRequest(BaseModel):
+    """The whole body of ``POST /create_movie``: the input and an optional callback URL."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    input: MovieInput
+    webhookUrl: StrictStr | None = None  # noqa: N815 - the seed's spelling
+
+    _webhook = field_validator("webhookUrl")(classmethod(lambda cls, v: check_webhook_url(v)))
+
+
+def parse_movie(payload: Any) -> MovieRequest:
+    """Validate a create_movie body; raise :class:`InvalidRequest` with a readable message."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest("body: must be a JSON object with an 'input' object")
+    try:
+        return MovieRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidRequest(error_message(exc)) from exc
+
+
 class SceneAssets(BaseModel):
     """What one scene produced, as storage keys; shown per scene in the result."""
 
@@ -218,6 +307,8 @@ class SceneSpec(BaseModel):
     image_prompt: str
     seed: int
     clip_length: float | None = None
+    #: On-screen seconds when planned up front (movies); None: the narration decides (narratives).
+    duration: float | None = None
 
 
 class TimedWord(BaseModel):
