@@ -84,6 +84,20 @@ def _cover(stream: Any, width: int, height: int) -> Any:
     )
 
 
+def _fade(stream: Any, fade: float, frames: int, fps: int) -> Any:
+    """Fade in from and out to black over ``fade`` seconds at both ends of the clip (0: a hard cut).
+
+    Transitions through black are made per clip so the clips still join by stream copy; a crossfade between
+    neighbours would need the joined film re-encoded (measured: twice the cost of a single filter graph).
+    """
+    span = min(round(fade * fps), frames // 2)
+    if span < 1:
+        return stream
+    return stream.filter("fade", type="in", start_frame=0, nb_frames=span).filter(
+        "fade", type="out", start_frame=frames - span, nb_frames=span
+    )
+
+
 def _captions(stream: Any, ass: Path | None) -> Any:
     if ass is None:
         return stream
@@ -129,11 +143,12 @@ def render_still_clip(
     motion: Motion,
     ass: Path | None,
     preset: str = "veryfast",
+    fade: float = 0.0,
 ) -> Path:
     """Render a still as a video-only H.264 clip of exactly ``round(duration*fps)`` frames with Ken Burns motion.
 
     Captions in ``ass`` (scene-relative times, frame-pixel layout) are burned in with libass after the motion,
-    so they stay put while the picture moves.
+    so they stay put while the picture moves. ``fade`` > 0 fades the clip in and out through black.
     """
     image, frames = Path(image), _check_args(duration, width, height, fps)
     still = _cover(ffmpeg.input(file_arg(image)).video, width, height)
@@ -151,7 +166,8 @@ def render_still_clip(
         )
     )
     with atomic_output(out) as tmp:
-        run(_encode(_captions(moving, ass), tmp, fps=fps, frames=frames, preset=preset), what=f"render {image.name}")
+        shown = _fade(_captions(moving, ass), fade, frames, fps)
+        run(_encode(shown, tmp, fps=fps, frames=frames, preset=preset), what=f"render {image.name}")
     return Path(out)
 
 
@@ -165,12 +181,14 @@ def render_video_clip(
     fps: int,
     ass: Path | None,
     preset: str = "veryfast",
+    fade: float = 0.0,
 ) -> Path:
     """Normalise a generated video clip: cover-crop to size, force ``fps``, trim or hold its last frame to exactly
-    ``duration``, burn captions, drop any audio (the narration track is built separately)."""
+    ``duration``, burn captions, drop any audio (the narration track is built separately); ``fade`` as for stills."""
     source, frames = Path(source), _check_args(duration, width, height, fps)
     clip = ffmpeg.input(file_arg(source)).video.filter("setpts", "PTS-STARTPTS").filter("fps", fps)
     clip = _cover(clip, width, height).filter("tpad", stop_mode="clone", stop_duration=f"{duration:.6f}")
     with atomic_output(out) as tmp:
-        run(_encode(_captions(clip, ass), tmp, fps=fps, frames=frames, preset=preset), what=f"render {source.name}")
+        shown = _fade(_captions(clip, ass), fade, frames, fps)
+        run(_encode(shown, tmp, fps=fps, frames=frames, preset=preset), what=f"render {source.name}")
     return Path(out)
