@@ -10,7 +10,8 @@ from __future__ import annotations
 from prefect import serve
 
 from core.settings import get_settings
-from flows.names import NARRATIVE_DEPLOYMENT
+from flows.movie import movie
+from flows.names import MOVIE_DEPLOYMENT, NARRATIVE_DEPLOYMENT
 from flows.narrative import narrative
 
 
@@ -18,6 +19,7 @@ def main() -> None:
     settings = get_settings()
     serve(
         narrative.to_deployment(name=NARRATIVE_DEPLOYMENT, tags=["reelflow"], description="Narrated video from lines"),
+        movie.to_deployment(name=MOVIE_DEPLOYMENT, tags=["reelflow"], description="Exact-length movie from one prompt"),
         limit=settings.runner_limit,
     )
 

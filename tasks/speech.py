@@ -4,23 +4,40 @@ from __future__ import annotations
 
 import json
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from core.contract import SceneSpec, TimedWord, VoiceAsset
 from core.storage import content_key
+from media.captions import Word
+from media.speech_fit import apply_fit, plan_fit
 from providers import registry
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, vendor_slot
+from providers.base import Speech
+from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, vendor_slot, workdir
 
 
-def voice_key(scene: SceneSpec, provider: str, speaker: str) -> str:
+def voice_key(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None) -> str:
     return content_key("voice", "wav", provider=provider, speaker=speaker, text=scene.text, renderer=RENDERER_VERSION,
-                       backend=registry.voice_renderer_for(provider))
+                       backend=registry.voice_renderer_for(provider),
+                       **({"max_seconds": max_seconds} if max_seconds is not None else {}))
+
+
+def _fit(speech: Speech, max_seconds: float) -> tuple[bytes, list[Word], float]:
+    """A narration longer than its planned scene, sped up (and only if need be, shortened between two words)."""
+    fit = plan_fit(speech.words, speech.duration, max_seconds)
+    get_run_logger().warning("narration of %.2f s fitted into %.2f s (x%.2f, %d of %d words)", speech.duration,
+                             max_seconds, fit.tempo, len(fit.words), len(speech.words))
+    with workdir() as tmp:
+        (tmp / "voice.wav").write_bytes(speech.wav)
+        return apply_fit(tmp / "voice.wav", tmp / "fitted.wav", fit).read_bytes(), list(fit.words), fit.duration
 
 
 @task(name="speak", task_run_name="voice-{scene.index}", cache_key_fn=asset_cache(voice_key))
-def speak(scene: SceneSpec, provider: str, speaker: str) -> VoiceAsset:
-    """Narrate the scene's line (or reuse the stored narration) and return where it is and its timings."""
-    key = voice_key(scene, provider, speaker)
+def speak(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None) -> VoiceAsset:
+    """Narrate the scene's line (or reuse the stored narration) and return where it is and its timings.
+
+    ``max_seconds`` (movies, whose scene lengths are fixed) is the longest the narration may last; see ``_fit``.
+    """
+    key = voice_key(scene, provider, speaker, max_seconds)
     meta_key = key.removesuffix(".wav") + ".json"
     store = storage()
     if store.exists(key) and store.exists(meta_key):
@@ -28,12 +45,15 @@ def speak(scene: SceneSpec, provider: str, speaker: str) -> VoiceAsset:
     inject_fault("speak")
     with vendor_slot(registry.voice_renderer_for(provider)):
         speech = registry.synthesize(provider, scene.text, speaker)
+    wav, words, duration = speech.wav, speech.words, speech.duration
+    if max_seconds is not None and duration > max_seconds:
+        wav, words, duration = _fit(speech, max_seconds)
     asset = VoiceAsset(
         wav=key,
-        words=[TimedWord(text=w.text, start=w.start, end=w.end) for w in speech.words],
-        duration=speech.duration,
+        words=[TimedWord(text=w.text, start=w.start, end=w.end) for w in words],
+        duration=duration,
         rendered_by=speech.rendered_by,
     )
     store.put_bytes(meta_key, json.dumps(asset.model_dump()).encode())
-    store.put_bytes(key, speech.wav)
+    store.put_bytes(key, wav)
     return asset

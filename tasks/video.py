@@ -33,14 +33,20 @@ def clip_length_for(model: str, needed: float) -> float:
     return next((length for length in lengths if length >= needed), lengths[-1])
 
 
-def _clip_seconds(model: str, voice: VoiceAsset | None, fps: int) -> float:
-    return clip_length_for(model, scene_duration(voice.duration if voice else None, fps))
+def _clip_seconds(scene: SceneSpec, model: str, voice: VoiceAsset | None, fps: int) -> float:
+    """The planned clip length (movies), else the model's shortest length that covers the narration."""
+    return scene.clip_length or clip_length_for(model, scene_duration(voice.duration if voice else None, fps))
+
+
+def _planned(scene: SceneSpec, fade: float) -> dict[str, float]:
+    """Scene-key parts only movies set (planned duration, fade); left out when unset so narrative keys stay put."""
+    return {name: value for name, value in (("duration", scene.duration), ("fade", fade)) if value}
 
 
 def animation_key(
     scene: SceneSpec, image: str, voice: VoiceAsset | None, model: str, width: int, height: int, fps: int
 ) -> str:
-    seconds = _clip_seconds(model, voice, fps)
+    seconds = _clip_seconds(scene, model, voice, fps)
     return content_key(
         "animation", "mp4", image=image, model=model, prompt=scene.image_prompt, seconds=seconds,
         backend=registry.renderer_for(model),
@@ -54,7 +60,7 @@ def animate(
 ) -> str:
     """Turn the scene's still into a clip of the model's nearest clip length (offline: Ken-Burns motion)."""
     key = animation_key(scene, image, voice, model, width, height, fps)
-    seconds = _clip_seconds(model, voice, fps)
+    seconds = _clip_seconds(scene, model, voice, fps)
     store = storage()
     if store.exists(key):
         return key
@@ -73,21 +79,27 @@ def animate(
 
 
 def scene_key(
-    scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int
+    scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int,
+    fade: float = 0.0,
 ) -> str:
     return content_key(
         "scene", "mp4", image=image, video=video, words=voice.model_dump() if voice else None,
         size=f"{width}x{height}", fps=fps, motion=motion_for(scene.index), renderer=RENDERER_VERSION,
+        **_planned(scene, fade),
     )
 
 
 @task(name="render-scene", task_run_name="scene-{scene.index}", cache_key_fn=asset_cache(scene_key))
 def render_scene(
-    scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int
+    scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int,
+    fade: float = 0.0,
 ) -> RenderedScene:
-    """Render the scene clip: motion (or the generated clip) with the narration's captions burned in."""
-    key = scene_key(scene, image, voice, video, width, height, fps)
-    duration = scene_duration(voice.duration if voice else None, fps)
+    """Render the scene clip: motion (or the generated clip) with the narration's captions burned in.
+
+    A planned ``scene.duration`` (movies) wins over the narration's length; ``fade`` > 0 fades through black.
+    """
+    key = scene_key(scene, image, voice, video, width, height, fps, fade)
+    duration = scene.duration or scene_duration(voice.duration if voice else None, fps)
     store = storage()
     if store.exists(key):
         return RenderedScene(index=scene.index, clip=key, duration=duration)
@@ -100,9 +112,9 @@ def render_scene(
         out = tmp / "scene.mp4"
         if video:
             render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width, height=height,
-                              fps=fps, ass=ass)
+                              fps=fps, ass=ass, fade=fade)
         else:
             render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
-                              fps=fps, motion=motion_for(scene.index), ass=ass)
+                              fps=fps, motion=motion_for(scene.index), ass=ass, fade=fade)
         store.put_file(key, out)
     return RenderedScene(index=scene.index, clip=key, duration=duration)

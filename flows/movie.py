@@ -1,0 +1,138 @@
+"""The movie flow: one prompt → clip plan → script → per scene a still, narration and an image-to-video clip →
+scene videos → one MP4 of exactly the requested duration, with captions and a poster.
+
+The clip plan comes first (``media.clip_plan``): the requested duration split into the video model's clip lengths,
+the last clip trimmed to land on the duration to the frame. Everything after it works to those fixed lengths: the
+script writer writes narration that fits each scene, ``speak`` makes sure the voice does, ``animate`` asks for the
+planned clip length and ``render_scene`` shows exactly the planned seconds, so the joined file needs no trimming.
+Assets stream through storage one scene at a time (the flow holds keys, never frames), so memory does not grow with
+the length of the movie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from core import catalog
+from core.contract import MovieRequest, SceneSpec, VideoResult, VoiceAsset
+from core.errors import JobFailed, ReelflowError
+from core.script import MovieScript
+from core.settings import get_settings
+from flows.narrative import fail, job_id, storyboard, wait_all
+from flows.progress import Progress
+from flows.webhooks import on_terminal
+from media.clip_plan import ClipPlan, plan_clips
+from media.timing import NARRATION_TAIL_S
+from tasks.assembly import assemble, publish
+from tasks.common import configured
+from tasks.images import make_image
+from tasks.planning import scene_seed
+from tasks.script import write_script
+from tasks.speech import speak
+from tasks.video import RenderedScene, animate, render_scene
+
+# Relative cost of each stage, for a progress figure that moves with the work actually done.
+WEIGHTS = {"prompt_generation": 5.0, "image_generation": 15.0, "speech_generation": 10.0,
+           "ai_video_generation": 30.0, "frame_generation": 30.0, "video_generation": 10.0}
+#: Seconds of each fade through black at a cut when ``transition`` is ``fade``.
+FADE_S = 0.25
+
+
+def run_name() -> str:
+    return f"movie-{str(flow_run.get_id() or 'local')[:8]}"
+
+
+def scene_specs(script: MovieScript, plan: ClipPlan) -> list[SceneSpec]:
+    """One scene per planned clip: the style sheet before every visual, the narration as the scene's text."""
+    prefix = script.style.prefix()
+    return [
+        SceneSpec(index=index, text=scene.narration, image_prompt=prefix + scene.visual,
+                  seed=scene_seed(scene.visual, index), clip_length=clip, duration=shown)
+        for index, (scene, clip, shown) in enumerate(zip(script.scenes, plan.clips, plan.shown, strict=True), 1)
+    ]
+
+
+def _script(progress: Progress, request: MovieRequest, plan: ClipPlan) -> MovieScript:
+    """Write the script; when the writer gives up, fail with "script generation failed: <reason>"."""
+    progress.begin("prompt_generation")
+    try:
+        script: MovieScript = configured(write_script)(request.input, list(plan.shown))
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, ReelflowError) else f"{type(exc).__name__}: {exc}"
+        message = f"script generation failed: {reason}"
+        progress.fail("prompt_generation", message)
+        raise JobFailed(message) from exc
+    progress.step("prompt_generation")
+    return script
+
+
+@flow(name="movie", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
+      on_completion=[on_terminal], on_failure=[on_terminal], on_cancellation=[on_terminal])
+def movie(request: MovieRequest) -> VideoResult:
+    """Render a narrated movie of exactly ``duration`` seconds from one prompt, resuming from every finished asset."""
+    logger = get_run_logger()
+    settings = get_settings()
+    spec = request.input
+    width, height = settings.frame_size(spec.aspect_ratio)
+    fps, voice = settings.fps, spec.voice
+    entry = catalog.find_model(spec.video_model or "")
+    plan = plan_clips(spec.duration, entry.clip_lengths if entry else (), fps)
+    n = len(plan.clips)
+    progress = Progress({
+        "prompt_generation": (WEIGHTS["prompt_generation"], 1),
+        "image_generation": (WEIGHTS["image_generation"], n),
+        "speech_generation": (WEIGHTS["speech_generation"], n if spec.narration else 0),
+        "ai_video_generation": (WEIGHTS["ai_video_generation"], n),
+        "frame_generation": (WEIGHTS["frame_generation"], n),
+        "video_generation": (WEIGHTS["video_generation"], 2),
+    }, webhook_url=request.webhookUrl)
+    progress.start()
+    logger.info("%.2f s as %d clips %s at %dx%d", plan.total, n, list(plan.clips), width, height)
+    script = _script(progress, request, plan)
+    plan_specs = scene_specs(script, plan)
+    fade = FADE_S if spec.transition == "fade" else 0.0
+
+    # Scene-major submission, as in narratives; a clip needs only its still, so it never waits for the voice.
+    images: list[PrefectFuture[str]] = []
+    voices: list[PrefectFuture[VoiceAsset] | None] = []
+    videos: list[PrefectFuture[str]] = []
+    scenes: list[PrefectFuture[RenderedScene]] = []
+    for s in plan_specs:
+        images.append(configured(make_image).submit(s, spec.image_model or "", width, height, spec.aspect_ratio))
+        narrated = spec.narration and bool(s.text)
+        voices.append(configured(speak).submit(s, voice.provider, voice.speaker, (s.duration or 0) - NARRATION_TAIL_S)
+                      if narrated else None)
+        videos.append(configured(animate).submit(s, images[-1], None, spec.video_model or "", width, height, fps))
+        scenes.append(configured(render_scene).submit(s, images[-1], voices[-1], videos[-1], width, height, fps,
+                                                      fade))
+    pending: dict[PrefectFuture[Any], tuple[str, int]] = {}
+    for stage, futures in (("image_generation", images), ("speech_generation", voices),
+                           ("ai_video_generation", videos), ("frame_generation", scenes)):
+        pending.update({f: (stage, s.index) for f, s in zip(futures, plan_specs, strict=True) if f is not None})
+        progress.begin(stage)
+    for _ in range(sum(v is None for v in voices) if spec.narration else 0):
+        progress.step("speech_generation")  # a silent scene has nothing to narrate: its speech is done
+    wait_all(progress, pending)
+
+    rendered = [f.result() for f in scenes]
+    narration = [f.result() if f else None for f in voices]
+    try:
+        assembled = configured(assemble)(rendered, narration)
+        progress.step("video_generation")
+        result: VideoResult = configured(publish)(
+            job_id(), assembled, plan_specs, [f.result() for f in images], rendered, narration,
+            [f.result() for f in videos], spec.aspect_ratio,
+        )
+    except Exception as exc:
+        raise fail(progress, "video_generation", None, exc) from exc
+    progress.finish()
+    board = f"Style: {script.style.prefix()}(script by {script.written_by})\n\n{storyboard(plan_specs, result)}"
+    create_markdown_artifact(board, key=f"storyboard-{job_id()[:8]}", description="Storyboard")
+    logger.info("movie ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)
+    return result
