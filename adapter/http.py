@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from adapter import files, models, video
 from adapter.errors import install_handlers
 from adapter.jobs import PREFECT_DOWN, Jobs
-from core.contract import NarrativeRequest
+from core.contract import MovieRequest, NarrativeRequest
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    for model in (NarrativeRequest, ErrorMessage):
+    for model in (NarrativeRequest, MovieRequest, ErrorMessage):
         body = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(body.pop("$defs", {}))
         components[model.__name__] = body

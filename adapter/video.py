@@ -1,4 +1,4 @@
-"""The seed's endpoints under ``/v1/video``: create_narrative, status, cancel."""
+"""The seed's endpoints under ``/v1/video``: create_narrative, create_movie, status, cancel."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from adapter.auth import KeyIdDep
 from adapter.errors import PayloadTooLarge
 from adapter.jobs import Jobs, read_result
 from adapter.status import COMPLETED, api_status, status_body
-from core.contract import NarrativeRequest, parse_narrative
+from core.contract import MovieRequest, NarrativeRequest, parse_movie, parse_narrative
 from core.errors import InvalidRequest
-from flows.names import NARRATIVE
+from flows.names import MOVIE, NARRATIVE
 from providers import registry
 
 router = APIRouter(prefix="/v1/video", tags=["video"])
@@ -75,6 +75,32 @@ async def create_narrative(
     return {"request_id": str(run_id)}
 
 
+@router.post(
+    "/create_movie",
+    operation_id="create_movie",
+    summary="Create a movie of an exact duration from one prompt",
+    responses={200: {"description": "The request id to poll"}, 413: {"description": "Body too large", **ERROR},
+               **AUTH_ERRORS},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/MovieRequest"}}}}},
+)
+async def create_movie(
+    request: Request,
+    kid: KeyIdDep,
+    api_key: ApiKeyHeader = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, str]:
+    movie: MovieRequest = parse_movie(await read_json(request))
+    spec = movie.input
+    keys = [spec.image_model or "", spec.video_model or "", *([spec.voice.provider] if spec.narration else [])]
+    if (unavailable := next(filter(None, map(registry.check_available, keys)), None)) is not None:
+        raise InvalidRequest(unavailable)
+    run_id = await _jobs(request).create(
+        MOVIE, {"request": movie.model_dump(mode="json")}, kid, idempotency_key, webhook=movie.webhookUrl is not None,
+    )
+    return {"request_id": str(run_id)}
+
+
 @router.get(
     "/status",
     operation_id="get_status",
@@ -84,7 +110,7 @@ async def create_narrative(
 async def get_status(
     request: Request,
     kid: KeyIdDep,
-    request_id: Annotated[str | None, Query(description="The id from create_narrative")] = None,
+    request_id: Annotated[str | None, Query(description="The id from create_narrative or create_movie")] = None,
     api_key: ApiKeyHeader = None,
 ) -> JSONResponse:
     if request_id is None or not request_id.strip():
