@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -11,10 +12,12 @@ from fastapi.responses import JSONResponse
 from adapter.auth import KeyIdDep
 from adapter.errors import PayloadTooLarge
 from adapter.jobs import Jobs, read_result
-from adapter.status import COMPLETED, api_status, status_body
 from core.contract import MovieRequest, NarrativeRequest, parse_movie, parse_narrative
 from core.errors import InvalidRequest
+from core.netguard import check_webhook_target
+from core.settings import get_settings
 from flows.names import MOVIE, NARRATIVE
+from flows.status import COMPLETED, api_status, status_body
 from providers import registry
 
 router = APIRouter(prefix="/v1/video", tags=["video"])
@@ -46,6 +49,13 @@ async def read_json(request: Request) -> Any:
         raise InvalidRequest(f"body: not valid JSON ({exc}).") from exc
 
 
+async def guard_webhook(url: str | None) -> None:
+    """Refuse webhook targets on private addresses (SSRF), resolving DNS off the event loop."""
+    if url is not None:
+        allow = get_settings().webhook_allow_private
+        await asyncio.to_thread(check_webhook_target, url, allow_private=allow)
+
+
 def _jobs(request: Request) -> Jobs:
     jobs: Jobs = request.app.state.jobs
     return jobs
@@ -69,8 +79,10 @@ async def create_narrative(
     narrative: NarrativeRequest = parse_narrative(await read_json(request))
     if (unavailable := registry.availability_error(narrative.input)) is not None:
         raise InvalidRequest(unavailable)  # e.g. "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
+    await guard_webhook(narrative.webhookUrl)
     run_id = await _jobs(request).create(
-        NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key
+        NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key,
+        webhook=narrative.webhookUrl is not None,
     )
     return {"request_id": str(run_id)}
 
@@ -95,6 +107,7 @@ async def create_movie(
     keys = [spec.image_model or "", spec.video_model or "", *([spec.voice.provider] if spec.narration else [])]
     if (unavailable := next(filter(None, map(registry.check_available, keys)), None)) is not None:
         raise InvalidRequest(unavailable)
+    await guard_webhook(movie.webhookUrl)
     run_id = await _jobs(request).create(
         MOVIE, {"request": movie.model_dump(mode="json")}, kid, idempotency_key, webhook=movie.webhookUrl is not None,
     )

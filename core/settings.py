@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     )
     runner_limit: int = Field(default=4, ge=1, description="Flow runs the embedded runner executes at once.")
     link_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a signed file link stays valid.")
+    webhook_schedule: str = Field(
+        default="10,60,300,900,1800,3600,7200,14400,28800,43200",
+        description="Seconds to wait before each webhook retry (comma-separated); the default spans ~28 h.",
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds one webhook POST may take.")
+    webhook_inline_wait: float = Field(
+        default=60.0, ge=0, description="Retries due within this many seconds wait inside the delivery run."
+    )
+    requeue_limit: int = Field(default=2, ge=0, description="Times a job whose worker died is re-queued.")
+    heartbeat_grace: int = Field(
+        default=75, ge=31, description="Seconds without a flow-run heartbeat before a run is marked Crashed."
+    )
+    reconcile_interval: float = Field(default=5.0, gt=0, description="Seconds between reconciler passes.")
     fps: Literal[24, 30] = 30
     size_class: Literal["720p", "1080p"] = "720p"
     x264_preset: str = "veryfast"

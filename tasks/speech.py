@@ -42,7 +42,7 @@ def speak(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | No
     store = storage()
     if store.exists(key) and store.exists(meta_key):
         return VoiceAsset.model_validate_json(store.get_bytes(meta_key))
-    inject_fault("speak")
+    inject_fault("speak", scene.text)
     with vendor_slot(registry.voice_renderer_for(provider)):
         speech = registry.synthesize(provider, scene.text, speaker)
     wav, words, duration = speech.wav, speech.words, speech.duration

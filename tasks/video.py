@@ -64,7 +64,7 @@ def animate(
     store = storage()
     if store.exists(key):
         return key
-    inject_fault("animate")
+    inject_fault("animate", scene.text)
     with workdir() as tmp:
         request = ClipRequest(
             image=store.local_copy(image, tmp), prompt=scene.image_prompt, duration=seconds,
@@ -103,7 +103,7 @@ def render_scene(
     store = storage()
     if store.exists(key):
         return RenderedScene(index=scene.index, clip=key, duration=duration)
-    inject_fault("render-scene")
+    inject_fault("render-scene", scene.text)
     with workdir() as tmp:
         ass = None
         if voice and voice.words:
