@@ -11,9 +11,12 @@ from typing import Any
 
 from prefect.client.schemas.objects import FlowRun, StateType
 
+from core.settings import get_settings
+
 PENDING, IN_PROGRESS, COMPLETED, FAILED, CANCELLED = "PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"
 STAGE_PREFIX = "reelflow.stage."
 RETRYING_NAMES = {"AwaitingRetry", "Retrying"}
+REQUEUES_LABEL = "reelflow.requeues"  # written by the reconciler (flows.reconcile) each time it re-queues a job
 
 _BY_TYPE = {
     StateType.SCHEDULED: PENDING,
@@ -28,11 +31,23 @@ _BY_TYPE = {
 }
 
 
+def will_requeue(run: FlowRun) -> bool:
+    """A Crashed job the reconciler is about to re-queue (its worker died; re-queues left): not over yet."""
+    if run.state is None or run.state.type != StateType.CRASHED or "job" not in (run.tags or []):
+        return False
+    return int((run.labels or {}).get(REQUEUES_LABEL, 0) or 0) < get_settings().requeue_limit
+
+
 def api_status(run: FlowRun) -> str:
-    """The seed status for a flow run's state (Late is Scheduled; AwaitingRetry/Retrying are in progress)."""
+    """The seed status for a flow run's state (Late is Scheduled; AwaitingRetry/Retrying are in progress).
+
+    A job that Crashed because its worker died stays IN_PROGRESS while it still has re-queues left: the reconciler
+    puts it back in the queue within seconds, and a caller that saw FAILED would have stopped polling a job that
+    is about to complete.
+    """
     if run.state is None:
         return PENDING
-    if run.state.name in RETRYING_NAMES:
+    if run.state.name in RETRYING_NAMES or will_requeue(run):
         return IN_PROGRESS
     return _BY_TYPE.get(run.state.type, IN_PROGRESS)
 
@@ -105,6 +120,8 @@ def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
         body["message"] = "The request was cancelled."
     elif status == PENDING:
         body["message"] = "Waiting for a worker."
+    elif will_requeue(run):
+        body["message"] = "The worker running this job stopped; it is being re-queued and resumes where it stopped."
     else:
         body["message"] = f"Processing: {stage}." if stage else "Processing..."
     webhook = webhook_state(run)
