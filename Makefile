@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo test lint bench clean
+.PHONY: setup run demo test lint bench deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# Scale-out: register deployments/prefect.yaml on the process work pool `reelflow` of PREFECT_API_URL
+# (docs/scaling.md). Run from the repository root: entrypoints and the workers' pull step are relative to it.
+deploy: $(STAMP)
+	$(VENV)/bin/prefect --no-prompt work-pool create reelflow --type process --overwrite
+	$(VENV)/bin/prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml
 
 clean:
 	rm -rf $(VENV) .reelflow .pytest_cache .mypy_cache .ruff_cache
