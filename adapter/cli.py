@@ -120,6 +120,52 @@ def demo(out: Annotated[Path, typer.Option("--out")] = Path(".reelflow/demo.mp4"
               generative_video=False, speaker=None, provider=None, out=out)
 
 
+@app.command()
+def reconcile() -> None:
+    """Re-queue jobs whose worker died and deliver owed webhooks, until SIGTERM/SIGINT (run one next to a work pool;
+    the embedded runner of `reelflow serve` does this itself)."""
+    import logging
+
+    from adapter.workpool import reconcile as run_reconciler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call buries the reconciler's
+    run_reconciler()
+
+
+@app.command()
+def batch(
+    manifest: Annotated[str, typer.Argument(help="JSONL manifest: a local path or a storage URL (s3://...).")],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Start the valid lines anyway.")] = False,
+    api_key: Annotated[str | None, typer.Option("--api-key",
+                                                help="The key that owns the jobs; default: the first API key.")] = None,
+    max_in_flight: Annotated[int, typer.Option("--max-in-flight", min=1, max=100)] = 4,
+    detach: Annotated[bool, typer.Option("--detach", help="Print the batch id and return at once.")] = False,
+) -> None:
+    """Validate a manifest (one create_narrative/create_movie body per line), then run one job per line."""
+    from adapter import workpool
+    from core.errors import InvalidRequest
+    from tasks.batch import load_manifest
+
+    try:
+        checked = load_manifest(manifest)
+    except InvalidRequest as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if checked.errors:
+        console.print(workpool.error_table(checked))
+        if not skip_invalid or not checked.lines:
+            console.print("[red]nothing was started[/red]" + ("" if checked.lines else " (no valid line)"))
+            raise typer.Exit(2)
+    owner = workpool.owner_id(api_key)
+    with workpool.service_api():
+        run_id = workpool.submit(manifest, checked, {"owner": owner, "skip_invalid": skip_invalid,
+                                                     "max_in_flight": max_in_flight}, console)
+        typer.echo(str(run_id))
+        if not detach and not workpool.follow(run_id, len(checked.lines), console):
+            raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="reelflow")
     sys.exit(0)

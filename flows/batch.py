@@ -126,8 +126,10 @@ def summary_markdown(summary: BatchSummary) -> str:
         video = f"[video]({row.video_url})" if row.video_url else ""
         note = row.message.replace("|", "/").replace("\n", " ")
         rows.append(f"| {row.line} | {row.type} | `{row.request_id or '-'}` | {row.status} | {video} {note} |")
+    started = sum(1 for row in summary.rows if row.request_id)
+    skipped = f" ({len(summary.rows) - started} invalid lines skipped)" if started < len(summary.rows) else ""
     return "\n".join([
-        f"# Batch {summary.batch_id[:8]}: {summary.completed} of {len(summary.rows)} completed", "",
+        f"# Batch {summary.batch_id[:8]}: {summary.completed} of {started} jobs completed{skipped}", "",
         "| line | type | request_id | status | video |", "|---|---|---|---|---|", *rows,
     ])
 

@@ -27,6 +27,9 @@ MAX_BYTES = 8 * 1024 * 1024
 
 def read_text(source: str) -> str:
     """The manifest's text from a local path or any fsspec URL (``s3://``, ``file://``, ...)."""
+    if not source.strip():
+        raise InvalidRequest("no manifest given (the nightly schedule takes it from REELFLOW_BATCH_MANIFEST at "
+                             "`make deploy`, or from the schedule's parameters in the Prefect UI)")
     try:
         if "://" in source:
             with fsspec.open(source, "rb") as fh:
