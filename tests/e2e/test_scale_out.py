@@ -1,0 +1,115 @@
+"""Scale-out for real: Prefect server on PostgreSQL, two process workers, S3 (moto), the reconciler and the API.
+
+The API is the same app as in embedded mode, pointed at a Prefect server whose deployments come from
+``deployments/prefect.yaml``; jobs are executed by two ``prefect worker start --pool reelflow`` processes that share
+nothing but Prefect and the bucket. Which worker ran a job is read from Prefect's own worker events
+(``prefect.worker.submitted-flow-run`` / ``executed-flow-run``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from media.probe import probe
+from tests.e2e.cluster import Cluster, postgres_available
+from tests.e2e.conftest import WEBHOOK_SECRET, narrative_body, poll, terminal
+from tests.e2e.test_webhooks import wait_for
+
+pytestmark = pytest.mark.e2e
+KEY = "scale-key-0123456789abcdef"
+ENV = {
+    "REELFLOW_API_KEYS": KEY,
+    "REELFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "REELFLOW_HEARTBEAT_GRACE": "35",
+    "REELFLOW_RECONCILE_INTERVAL": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not postgres_available():
+        pytest.skip("needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres)")
+    with Cluster(tmp_path_factory.mktemp("cluster"), workers=2, worker_limit=2, extra_env=ENV) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(cluster: Cluster) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cluster.api_url, headers={"API_KEY": KEY}, timeout=30) as client:
+        yield client
+
+
+def create(api: httpx.Client, lines: list[str]) -> str:
+    response = api.post("/v1/video/create_narrative", json=narrative_body(lines))
+    assert response.status_code == 200, response.text
+    return str(response.json()["request_id"])
+
+
+def executed_by(cluster: Cluster, ids: list[str]) -> dict[str, list[str]]:
+    """Workers that finished executing each job; waits for the events (a worker reports after the run's last state)."""
+    return wait_for(lambda: (found := cluster.runs_by_worker()) and all(i in found for i in ids) and found,
+                    "every job's executed-flow-run event", timeout=60)
+
+
+def test_six_narratives_complete_on_both_workers_into_the_bucket(cluster: Cluster, api: httpx.Client,
+                                                                  tmp_path: Path) -> None:
+    subjects = ["a lantern", "a heron", "a red kite", "two boats", "an old mill", "a paper crane"]
+    ids = [create(api, [f"At dawn, {s} waits by the water.", f"Then {s} moves on."][: 1 + i % 2])
+           for i, s in enumerate(subjects)]
+    bodies = {i: poll(api, i, terminal, timeout=180) for i in ids}
+    assert {b["status"] for b in bodies.values()} == {"COMPLETED"}, bodies
+
+    workers = executed_by(cluster, ids)
+    assert {workers[i][-1] for i in ids} == {"worker-a", "worker-b"}, workers  # the work was spread
+
+    keys = set(cluster.bucket_keys("reelflow/"))
+    for request_id in ids:
+        assert {f"reelflow/jobs/{request_id}/{name}" for name in ("video.mp4", "result.json")} <= keys
+    assert any(k.startswith("reelflow/cache/") for k in keys)
+    assert any(k.startswith("reelflow/prefect-results/") for k in keys)  # task results shared by the workers
+
+    for request_id, body in bodies.items():
+        url = body["result"]["videoUrl"]
+        assert url.startswith(f"{cluster.s3_endpoint}/{cluster.bucket}/reelflow/jobs/{request_id}/video.mp4?")
+        assert "X-Amz-Signature=" in url  # presigned: no API key, no reelflow in the download path
+        path = tmp_path / f"{request_id}.mp4"
+        path.write_bytes(httpx.get(url, timeout=30).raise_for_status().content)
+        info = probe(path)
+        assert info.video is not None and info.video.codec == "h264" and info.audio is not None
+        assert abs(info.duration - body["result"]["duration"]) < 0.1
+
+
+def flow_run(cluster: Cluster, request_id: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{cluster.prefect_api_url}/flow_runs/{request_id}", timeout=10).raise_for_status().json())
+
+
+def test_jobs_of_a_killed_worker_recover_on_the_other(cluster: Cluster, api: httpx.Client) -> None:
+    lines = ["A night train leaves the city.", "It crosses a silver bridge.", "It reaches the sea at dawn."]
+    ids = [create(api, [f"Journey {n}: {line}" for line in lines]) for n in range(4)]
+
+    def victim_jobs_running() -> list[str]:
+        """worker-a's jobs, once all of them run and one has finished its stills (so the rerun can reuse them)."""
+        submitted = cluster.runs_by_worker("prefect.worker.submitted-flow-run")
+        mine = [i for i in ids if submitted.get(i) == ["worker-a"]]
+        if len(mine) + sum(1 for i in ids if submitted.get(i) == ["worker-b"]) < len(ids):
+            return []  # not every job has been picked up yet
+        states = {i: api.get("/v1/video/status", params={"request_id": i}).json() for i in mine}
+        if not mine or any(s["status"] != "IN_PROGRESS" for s in states.values()):
+            return []
+        return mine if any(s["details"].get("image_generation") == "COMPLETED" for s in states.values()) else []
+
+    victims = wait_for(victim_jobs_running, "worker-a running its jobs", timeout=120)
+    cluster.kill_worker("worker-a")
+
+    bodies = {i: poll(api, i, terminal, timeout=240) for i in ids}
+    assert {b["status"] for b in bodies.values()} == {"COMPLETED"}, bodies
+    executed = executed_by(cluster, ids)
+    for request_id in victims:
+        assert executed[request_id] == ["worker-b"], executed  # worker-a never finished it; worker-b did
+        assert flow_run(cluster, request_id)["labels"].get("reelflow.requeues") == 1
+        assert f"reelflow/jobs/{request_id}/video.mp4" in cluster.bucket_keys(f"reelflow/jobs/{request_id}/")
