@@ -6,6 +6,7 @@ Run with ``uvicorn adapter.http:create_app --factory``. The Prefect API is found
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient
+from prefect.settings import get_current_settings
 from pydantic import BaseModel
 
 from adapter import files, models, video
@@ -30,9 +32,20 @@ class ErrorMessage(BaseModel):
     message: str
 
 
+def prefect_api_url() -> str:
+    """The Prefect server jobs go to. Required: without it Prefect would quietly start a private ephemeral server
+    whose runs nothing ever executes."""
+    url = os.environ.get("PREFECT_API_URL") or get_current_settings().api.url
+    if not url:
+        raise RuntimeError("PREFECT_API_URL is not set; the API needs the Prefect server (reelflow serve sets it)")
+    return url
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with get_client() as client:
+    settings = get_current_settings()
+    async with PrefectClient(prefect_api_url(), api_key=settings.api.key.get_secret_value() if settings.api.key
+                             else None) as client:
         app.state.jobs = Jobs(client)
         yield
 

@@ -16,8 +16,10 @@ KEY = "unit-test-key-0123456789"
 
 @pytest.fixture(scope="module")
 def app_client() -> Iterator[TestClient]:
-    with TestClient(create_app()) as client:  # Prefect is never reached: the request is refused before
-        yield client
+    with pytest.MonkeyPatch.context() as patch:  # Prefect is never reached: the request is refused before
+        patch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+        with TestClient(create_app()) as client:
+            yield client
 
 
 @pytest.fixture
