@@ -61,7 +61,8 @@ class Cluster:
     """Start with :meth:`start` (or as a context manager); everything is stopped and the database dropped after."""
 
     def __init__(self, root: Path, workers: int = 2, worker_limit: int = 2, extra_env: dict[str, str] | None = None,
-                 api: bool = True, reconciler: bool = True) -> None:
+                 api: bool = True, reconciler: bool = True, quiet: bool = False) -> None:
+        """``quiet`` writes each child's output to ``<root>/<name>.log`` instead of the console (benchmarks)."""
         self.root = root
         self.database = f"reelflow_{uuid.uuid4().hex[:12]}"
         self.bucket = f"reelflow-{uuid.uuid4().hex[:8]}"
@@ -70,6 +71,7 @@ class Cluster:
         self.api_url = f"http://127.0.0.1:{free_port()}"
         self.n_workers, self.worker_limit, self.with_api, self.with_reconciler = workers, worker_limit, api, reconciler
         self.extra_env = extra_env or {}
+        self.quiet = quiet
         self.children: list[Child] = []
         self.workers: dict[str, Child] = {}
         self._created_db = False
@@ -97,7 +99,12 @@ class Cluster:
         }
 
     def _start(self, name: str, argv: list[str], ready: Any, what: str) -> Child:
-        child = spawn(name, argv, self.env, cwd=self.root)
+        if self.quiet:
+            with (self.root / f"{name}.log").open("ab") as log:
+                child = Child(name, subprocess.Popen(argv, env=self.env, cwd=self.root, stdin=subprocess.DEVNULL,
+                                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        else:
+            child = spawn(name, argv, self.env, cwd=self.root)
         self.children.append(child)
         wait_ready(child, ready, what, READY_TIMEOUT, threading.Event())  # an event nobody sets: no Ctrl-C here
         return child
