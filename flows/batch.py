@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -170,7 +170,3 @@ def batch(request: BatchRequest) -> BatchSummary:
     logger.info("batch done: %d of %d jobs completed", summary.completed, len(started))
     return summary
 
-
-def batch_parameters(request: BatchRequest) -> dict[str, Any]:
-    """The flow-run parameters of a batch (what the CLI passes to the deployment)."""
-    return {"request": request.model_dump(mode="json")}
