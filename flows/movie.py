@@ -20,8 +20,9 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core import catalog
-from core.contract import MovieRequest, SceneSpec, VideoResult, VoiceAsset
+from core.contract import MovieRequest
 from core.errors import JobFailed, ReelflowError
+from core.results import SceneSpec, VideoResult, VoiceAsset
 from core.script import MovieScript
 from core.settings import get_settings
 from flows.narrative import fail, job_id, storyboard, wait_all

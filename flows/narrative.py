@@ -10,8 +10,9 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from core.contract import NarrativeRequest, SceneSpec, VideoResult, VoiceAsset
+from core.contract import NarrativeRequest
 from core.errors import JobFailed, ReelflowError
+from core.results import SceneSpec, VideoResult, VoiceAsset
 from core.settings import get_settings
 from flows.progress import Progress
 from flows.webhooks import on_terminal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from core.contract import SceneAssets, SceneSpec, VideoResult, VoiceAsset
+from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
 from media.assemble import concat_clips, extract_poster, mux
 from media.audio import build_narration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from core.contract import SceneSpec
+from core.results import SceneSpec
 from core.storage import content_key
 from providers import registry
 from providers.base import ImageRequest

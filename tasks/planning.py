@@ -6,7 +6,8 @@ import hashlib
 
 from prefect import task
 
-from core.contract import NarrativeInput, SceneSpec
+from core.contract import NarrativeInput
+from core.results import SceneSpec
 
 
 def scene_seed(text: str, index: int) -> int:

@@ -6,7 +6,7 @@ import json
 
 from prefect import get_run_logger, task
 
-from core.contract import SceneSpec, TimedWord, VoiceAsset
+from core.results import SceneSpec, TimedWord, VoiceAsset
 from core.storage import content_key
 from media.captions import Word
 from media.speech_fit import apply_fit, plan_fit

@@ -6,7 +6,7 @@ from prefect import task
 from pydantic import BaseModel, ConfigDict
 
 from core import catalog
-from core.contract import SceneSpec, VoiceAsset
+from core.results import SceneSpec, VoiceAsset
 from core.storage import content_key
 from media.captions import Word, group_words, write_scene_ass
 from media.scene import motion_for, render_still_clip, render_video_clip

@@ -9,7 +9,8 @@ import pytest
 from prefect.client.orchestration import get_client
 from pytest_httpserver import HTTPServer
 
-from core.contract import MovieRequest, VideoResult, parse_movie
+from core.contract import MovieRequest, parse_movie
+from core.results import VideoResult
 from core.settings import get_settings
 from flows.movie import movie
 from media.clip_plan import plan_clips

@@ -10,7 +10,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import State
 
-from core.contract import VideoResult, parse_narrative
+from core.contract import parse_narrative
+from core.results import VideoResult
 from core.settings import get_settings
 from flows.narrative import narrative
 from media.probe import probe, stream_durations

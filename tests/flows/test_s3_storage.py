@@ -13,8 +13,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.filesystems import RemoteFileSystem
 from prefect.states import State
 
-from core.contract import VideoResult, parse_narrative
+from core.contract import parse_narrative
 from core.links import link
+from core.results import VideoResult
 from core.settings import get_settings
 from flows.narrative import narrative
 from media.probe import probe

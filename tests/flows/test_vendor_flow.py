@@ -15,7 +15,8 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-from core.contract import VideoResult, parse_narrative
+from core.contract import parse_narrative
+from core.results import VideoResult
 from core.settings import get_settings
 from flows.narrative import narrative
 from media.probe import probe

@@ -1,0 +1,73 @@
+"""What jobs produce and pass between their steps: planned scenes, narration with word timings, the final result.
+
+Flows return :class:`VideoResult`; ``/status`` and webhooks turn its storage keys into links.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.contract import AspectRatio
+
+
+class SceneAssets(BaseModel):
+    """What one scene produced, as storage keys; shown per scene in the result."""
+
+    index: int
+    text: str
+    duration: float
+    image: str
+    voice: str
+    clip: str
+    video: str | None = None
+
+
+class VideoResult(BaseModel):
+    """What a narrative or movie flow returns; ``/status`` turns the keys into links."""
+
+    video: str
+    srt: str
+    vtt: str
+    poster: str
+    duration: float
+    width: int
+    height: int
+    aspect_ratio: AspectRatio
+    size_bytes: int
+    scenes: list[SceneAssets] = Field(default_factory=list)
+    rendered_by: str = "local"
+
+
+class SceneSpec(BaseModel):
+    """One planned scene: its narration, the prompt for its still, and the seed that makes it reproducible."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    text: str
+    image_prompt: str
+    seed: int
+    clip_length: float | None = None
+    #: On-screen seconds when planned up front (movies); None: the narration decides (narratives).
+    duration: float | None = None
+
+
+class TimedWord(BaseModel):
+    """A narrated word and when it is spoken, in seconds from the start of its scene."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start: float
+    end: float
+
+
+class VoiceAsset(BaseModel):
+    """A scene's narration in storage, with the word timings captions are built from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wav: str
+    words: list[TimedWord]
+    duration: float
+    rendered_by: str = "local"
