@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     heartbeat_grace: int = Field(
         default=75, ge=31, description="Seconds without a flow-run heartbeat before a run is marked Crashed."
     )
+    pending_timeout: int = Field(
+        default=300, ge=31, description="Seconds a claimed job may stay Pending before its worker counts as dead."
+    )
     reconcile_interval: float = Field(default=5.0, gt=0, description="Seconds between reconciler passes.")
     fps: Literal[24, 30] = 30
     size_class: Literal["720p", "1080p"] = "720p"

@@ -2,8 +2,9 @@
 
 Every few seconds (``REELFLOW_RECONCILE_INTERVAL``) it
 1. re-queues runs that Crashed (their worker died; a Prefect automation marks silent runs Crashed when their
-   heartbeats stop) under the same ``request_id``, up to ``REELFLOW_REQUEUE_LIMIT`` times — the rerun resumes from
-   every cached asset — and after that fails them with a message saying so;
+   heartbeats stop) or that stayed Pending longer than ``REELFLOW_PENDING_TIMEOUT`` (their worker died before
+   starting them), under the same ``request_id``, up to ``REELFLOW_REQUEUE_LIMIT`` times — the rerun resumes from every
+   cached asset — and after that fails them with a message saying so;
 2. starts the webhook delivery of every finished run whose callback is still owed and due.
 It runs as a thread of the embedded runner and as ``reelflow reconcile`` next to a work pool; running it twice is
 safe (deliveries are created with idempotency keys and guarded by a lease).
@@ -92,6 +93,17 @@ def reconcile_once(client: SyncPrefectClient) -> None:
         if "job" in (run.tags or []):
             requeue_or_fail(client, run)
     now = time.time()
+    # A worker that died after claiming a run (Pending) but before it started sent no heartbeat: a job Pending for
+    # longer than REELFLOW_PENDING_TIMEOUT has lost its worker too (container pools may need a longer timeout).
+    stuck = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING])),
+                                      tags=FlowRunFilterTags(all_=["job"])),
+        limit=50,
+    )
+    timeout = get_settings().pending_timeout
+    for run in stuck:
+        if run.state is not None and run.state.timestamp.timestamp() < now - timeout:
+            requeue_or_fail(client, run)
     finished = client.read_flow_runs(
         flow_run_filter=FlowRunFilter(
             state=FlowRunFilterState(type=FlowRunFilterStateType(
