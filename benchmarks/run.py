@@ -44,6 +44,11 @@ def main() -> None:
             started = time.perf_counter()
             results[name] = module.main()
             sys.stdout.write(f"{name}: {json.dumps(results[name])} ({time.perf_counter() - started:.0f} s)\n")
+    if not selected or "scale" in selected:  # its own cluster (PostgreSQL at 127.0.0.1:5432, workers): stack stopped
+        from benchmarks import scale_bench
+
+        started = time.perf_counter()
+        sys.stdout.write(f"scale: {json.dumps(scale_bench.main())} ({time.perf_counter() - started:.0f} s)\n")
     sys.stdout.write(f"machine: {machine()}\ndate: {time.strftime('%Y-%m-%d')}\n")
 
 
