@@ -32,8 +32,8 @@ ENV = {
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if not postgres_available():
-        pytest.skip("needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres)")
+    # This machine kind runs PostgreSQL at 127.0.0.1:5432; .ci/run starts it if it is down. Never skip: fail loudly.
+    assert postgres_available(), "needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres)"
     with Cluster(tmp_path_factory.mktemp("cluster"), workers=2, worker_limit=2, extra_env=ENV) as running:
         yield running
 
