@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from adapter import auth
-from adapter.http import create_app
-from core.settings import get_settings
-
-KEY = "unit-test-key-0123456789"
-
-
-@pytest.fixture(scope="module")
-def app_client() -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as patch:  # Prefect is never reached: the request is refused before
-        patch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
-        with TestClient(create_app()) as client:
-            yield client
-
-
-@pytest.fixture
-def client(app_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    monkeypatch.setenv("REELFLOW_API_KEYS", KEY)
-    get_settings.cache_clear()
-    auth._known_keys.cache_clear()
-    return app_client
+KEY = "unit-test-key-0123456789"  # the key the conftest client knows
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data",
