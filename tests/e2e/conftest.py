@@ -62,3 +62,12 @@ def poll(client: httpx.Client, request_id: str, until: Callable[[dict[str, Any]]
 
 def terminal(body: dict[str, Any]) -> bool:
     return body["status"] in ("COMPLETED", "FAILED", "CANCELLED")
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
+    """Poll ``check`` until it returns something truthy, and return that; fail naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+    return value

@@ -17,8 +17,7 @@ import pytest
 
 from media.probe import probe
 from tests.e2e.cluster import Cluster, postgres_available
-from tests.e2e.conftest import WEBHOOK_SECRET, narrative_body, poll, terminal
-from tests.e2e.test_webhooks import wait_for
+from tests.e2e.conftest import WEBHOOK_SECRET, narrative_body, poll, terminal, wait_for
 
 pytestmark = pytest.mark.e2e
 KEY = "scale-key-0123456789abcdef"
