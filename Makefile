@@ -4,13 +4,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo test lint bench deploy clean
+.PHONY: setup run demo test lint bench deploy clean clean-data
 
+# First contact: check the interpreter before anything else, then say what is happening while pip works.
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "reelflow needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>/dev/null || echo "not found"). Run e.g. 'make $(MAKECMDGOALS) PYTHON=python3.12'." >&2; \
+	  exit 1; }
+	@test -x $(PY) || { echo "==> creating the virtualenv $(VENV) with $$($(PYTHON) -V)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> installing reelflow and its dependencies into $(VENV) (first run: a few minutes, about 1 GB)"
+	$(PY) -m pip install --upgrade --progress-bar off pip
+	$(PY) -m pip install --progress-bar off -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 setup: $(STAMP)
 
@@ -37,5 +43,12 @@ deploy: $(STAMP)
 	$(VENV)/bin/prefect --no-prompt work-pool create reelflow --type process --overwrite
 	$(VENV)/bin/prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml
 
+# Removes what `make setup` and the tools made; never your videos, database or API key (see clean-data).
 clean:
-	rm -rf $(VENV) .reelflow .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Deletes the data dir: every video, the embedded database (every request) and the generated API key. Stop the
+# service first. Named on purpose so that nobody types it by accident.
+clean-data:
+	@echo "deleting .reelflow (videos, database, API key and secrets)"
+	rm -rf .reelflow
