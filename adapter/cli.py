@@ -121,6 +121,18 @@ def demo(out: Annotated[Path, typer.Option("--out")] = Path(".reelflow/demo.mp4"
 
 
 @app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the GET /v1/video/models body instead.")] = False,
+) -> None:
+    """Which model keys and voice providers this server's configuration serves, by whom, and which are refused and
+    why (the same answer as GET /v1/video/models)."""
+    from providers.availability import lines, report
+
+    data = report()
+    typer.echo(data.model_dump_json(indent=2) if as_json else "\n".join(lines(data)))
+
+
+@app.command()
 def reconcile() -> None:
     """Re-queue jobs whose worker died and deliver owed webhooks, until SIGTERM/SIGINT (run one next to a work pool;
     the embedded runner of `reelflow serve` does this itself)."""

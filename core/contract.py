@@ -45,6 +45,8 @@ def _check_model(value: str | None, kind: catalog.Kind, field: str | None = None
     entry = catalog.find_model(value)
     if entry is None or entry.kind != kind:
         raise _fail(f"'{value}' is not a known {kind} model; express {kind} models: {express}", field)
+    if entry.retired:  # the wording keeps "not an express model" so callers matching on it still recognise it
+        raise _fail(f"'{value}' is not an express model and can no longer be served: {entry.retired}", field)
     if not entry.express:
         raise _fail(f"'{value}' is not an express model and is not served by the quick API; use one of: {express}",
                     field)
@@ -84,7 +86,8 @@ def resolve_voice(speaker: str | None, provider: str | None) -> VoiceChoice:
             raise _fail(f"speaker '{voice}' is not a voice of {row.key}; voices: {', '.join(row.voices)}", "speaker")
         return VoiceChoice(provider=row.key, speaker=voice)
     if speaker is None:
-        return VoiceChoice()
+        default = catalog.default_voice_provider()
+        return VoiceChoice(provider=default.key, speaker=default.default_voice)
     owner = catalog.voice_owner(speaker)
     if owner is None:
         raise _fail(f"speaker '{speaker}' is not a known voice; OPENAI voices: {', '.join(catalog.OPENAI_VOICES)}",
@@ -130,6 +133,10 @@ class NarrativeInput(BaseModel):
     def _cross_field(self) -> NarrativeInput:
         if self.add_generative_video or self.video_model is not None:
             _check_model(self.video_model, "video", "video_model", " when add_generative_video is true")
+            entry = catalog.find_model(self.video_model or "")
+            if self.add_generative_video and entry is not None and self.aspect_ratio not in entry.aspect_ratios:
+                raise _fail(f"{entry.key} does not offer {self.aspect_ratio}; use one of: "
+                            f"{', '.join(entry.aspect_ratios)}", "aspect_ratio")
         resolve_voice(self.speaker, self.provider)
         return self
 

@@ -42,9 +42,11 @@ def result_links(raw: dict[str, Any], base_url: str | None = None) -> dict[str, 
         "aspect_ratio": raw["aspect_ratio"],
         "size_bytes": raw["size_bytes"],
         "rendered_by": raw["rendered_by"],
+        "renderers": raw.get("renderers", {}),
         "scenes": [
             {"index": s["index"], "text": s["text"], "duration": s["duration"],
-             "imageUrl": link(s["image"], base_url), "clipUrl": link(s["clip"], base_url)}
+             "imageUrl": link(s["image"], base_url), "clipUrl": link(s["clip"], base_url),
+             "rendered_by": s.get("rendered_by", {})}
             for s in raw.get("scenes", [])
         ],
     }

@@ -20,6 +20,12 @@ class SceneAssets(BaseModel):
     voice: str
     clip: str
     video: str | None = None
+    #: Who made each of the scene's assets: {"image": ..., "voice": ..., "video": ...} (backend names).
+    rendered_by: dict[str, str] = Field(default_factory=dict)
+
+
+def _joined(names: set[str]) -> str:
+    return ",".join(sorted(names))
 
 
 class VideoResult(BaseModel):
@@ -35,7 +41,25 @@ class VideoResult(BaseModel):
     aspect_ratio: AspectRatio
     size_bytes: int
     scenes: list[SceneAssets] = Field(default_factory=list)
+    #: Every backend that made an asset, comma-joined ("local" offline); per kind in ``renderers``.
     rendered_by: str = "local"
+    #: Per asset kind ("image", "voice", "video"), the backends that made that kind, comma-joined.
+    renderers: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def renderers_of(cls, scenes: list[SceneAssets]) -> tuple[str, dict[str, str]]:
+        """``rendered_by`` and ``renderers`` summarised from the scenes' own ``rendered_by`` maps."""
+        kinds: dict[str, set[str]] = {}
+        for scene in scenes:
+            for kind, name in scene.rendered_by.items():
+                kinds.setdefault(kind, set()).add(name)
+        everyone = set().union(*kinds.values()) if kinds else {"local"}
+        return _joined(everyone), {kind: _joined(names) for kind, names in kinds.items()}
+
+
+def local_parts(renderers: dict[str, str]) -> list[str]:
+    """The asset kinds the local renderers made (some or all of), in a fixed order, for the status message."""
+    return [kind for kind in ("image", "voice", "video") if "local" in renderers.get(kind, "").split(",")]
 
 
 class SceneSpec(BaseModel):

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     replicate_base_url: str | None = Field(default=None, validation_alias=_vendor("REPLICATE_BASE_URL"))
     runwayml_api_secret: SecretStr | None = Field(default=None, validation_alias=_vendor("RUNWAYML_API_SECRET"))
     elevenlabs_api_key: SecretStr | None = Field(default=None, validation_alias=_vendor("ELEVENLABS_API_KEY"))
+    gemini_api_key: SecretStr | None = Field(default=None, validation_alias=_vendor("GEMINI_API_KEY"))
+    #: The google-genai SDK's own variables, read here too so a ``.env`` file can set them.
+    google_gemini_base_url: str | None = Field(default=None, validation_alias=_vendor("GOOGLE_GEMINI_BASE_URL"))
+    google_vertex_base_url: str | None = Field(default=None, validation_alias=_vendor("GOOGLE_VERTEX_BASE_URL"))
+    local_fallback: bool = Field(
+        default=False, description="Render locally what no configured vendor can serve, instead of a 400."
+    )
     runway_base_url: str | None = Field(default=None, validation_alias=_vendor("RUNWAYML_BASE_URL"))
     elevenlabs_base_url: str = Field(
         default="https://api.elevenlabs.io", validation_alias=_vendor("ELEVENLABS_BASE_URL")
@@ -82,6 +89,10 @@ class Settings(BaseSettings):
     openai_script_model: str = Field(default="gpt-4.1-mini", description="OpenAI chat model for movie scripts.")
     runway_model: str = Field(default="gen4_turbo", description="Runway image_to_video model.")
     elevenlabs_model: str = Field(default="eleven_multilingual_v2", description="ElevenLabs TTS model id.")
+    gemini_image_model: str = Field(default="gemini-3.1-flash-image", description="Gemini image model (Nano Banana 2).")
+    gemini_tts_model: str = Field(default="gemini-2.5-flash-preview-tts", description="Gemini speech model.")
+    gemini_script_model: str = Field(default="gemini-2.5-flash", description="Gemini model for movie scripts.")
+    google_video_model: str = Field(default="veo-3.1-generate-001", description="Veo model (Vertex express mode).")
     provider_timeout: float = Field(default=60.0, gt=0, description="Seconds one vendor HTTP request may take.")
     provider_job_timeout: float = Field(default=600.0, gt=0, description="Seconds a polled vendor job may take.")
     provider_poll_interval: float = Field(default=2.0, gt=0, description="Seconds between polls of a vendor job.")
@@ -89,6 +100,7 @@ class Settings(BaseSettings):
     replicate_concurrency: int = Field(default=4, ge=1, description="Vendor jobs in flight per process (Replicate).")
     runway_concurrency: int = Field(default=2, ge=1, description="Vendor jobs in flight per process (Runway).")
     elevenlabs_concurrency: int = Field(default=2, ge=1, description="Vendor calls in flight per process.")
+    google_concurrency: int = Field(default=4, ge=1, description="Vendor calls in flight per process (Google).")
     vendor_gcl: bool = Field(default=False, description="Also hold Prefect global concurrency limit vendor-<name>.")
 
     @property
@@ -105,13 +117,22 @@ class Settings(BaseSettings):
             return f"{self.storage_url.rstrip('/')}/prefect-results"
         return (self.data_dir.resolve() / "results").as_uri()
 
+    def credentials(self) -> dict[str, SecretStr | None]:
+        """Each vendor backend's credential (the one list offline detection and routing both read)."""
+        return {"openai": self.openai_api_key, "replicate": self.replicate_api_token,
+                "runway": self.runwayml_api_secret, "elevenlabs": self.elevenlabs_api_key,
+                "google": self.gemini_api_key}
+
+    def configured_backends(self) -> frozenset[str]:
+        """The vendor backends whose credential is set (empty, not None)."""
+        return frozenset(name for name, key in self.credentials().items() if key and key.get_secret_value())
+
     @property
     def is_offline(self) -> bool:
         """Offline mode: explicit setting, else on exactly when no vendor credential is configured."""
         if self.offline is not None:
             return self.offline
-        keys = (self.openai_api_key, self.replicate_api_token, self.runwayml_api_secret, self.elevenlabs_api_key)
-        return all(k is None or not k.get_secret_value() for k in keys)
+        return not self.configured_backends()
 
     def frame_size(self, aspect_ratio: str) -> tuple[int, int]:
         """Output width and height for an aspect ratio at the configured size class."""

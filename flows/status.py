@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect.client.schemas.objects import FlowRun, StateType
 
+from core.results import local_parts
 from core.settings import get_settings
 
 PENDING, IN_PROGRESS, COMPLETED, FAILED, CANCELLED = "PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"
@@ -113,7 +114,8 @@ def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
                             "stage": stage, "details": details}
     if status == COMPLETED:
         body["result"] = result
-        body["message"] = "All done!"
+        local = local_parts((result or {}).get("renderers") or {})
+        body["message"] = "All done!" + (f" Rendered locally: {', '.join(local)}." if local else "")
     elif status == FAILED:
         body["message"] = failure_message(run)
     elif status == CANCELLED:

@@ -1,11 +1,13 @@
 """Picks the provider that serves a catalog key on this server, and counts every provider call.
 
-Routing, in order: offline mode (``REELFLOW_OFFLINE=true``, or no vendor credential at all) serves everything with
-the local renderers; otherwise a row is served by its catalog ``backend`` when that vendor's credential is set, by
-its ``fallback_backend`` when only that one is set, and is refused with a message naming the missing variable.
-The same rule answers the API at create time (:func:`availability_error`) and the tasks at run time, so a request
-the API accepted is never silently rendered by something else. Vendor modules are imported lazily: the API process
-asks availability questions without loading any SDK.
+Routing, in order: a retired row is refused with its reason; offline mode (``REELFLOW_OFFLINE=true``, or no vendor
+credential at all) serves everything with the local renderers; otherwise a row is served by the first of its
+backings (``core.catalog.Backing``, in preference order) whose vendor credential is set; if none is, the local
+renderers serve it when ``REELFLOW_LOCAL_FALLBACK=true`` (the route says ``fallback``), else it is refused with a
+message naming every variable that would serve it. The same rule answers the API at create time
+(:func:`availability_error`), ``GET /v1/video/models`` and ``reelflow doctor`` (``providers.availability``) and the
+tasks at run time, so a request the API accepted is never silently rendered by something else. Vendor modules are
+imported lazily: the API process asks availability questions without loading any SDK.
 
 The call counter is a process-level metric (what tests and the logs use to prove that a cached rerun called no
 provider at all).
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core import catalog
+from core.catalog import CREDENTIALS
 from core.contract import NarrativeInput
 from core.errors import InvalidRequest
 from core.settings import get_settings
@@ -29,16 +32,19 @@ from providers.base import ClipRequest, ImageProvider, ImageRequest, Speech, Spe
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 CALLS: Counter[str] = Counter()
-CREDENTIALS = {"replicate": "REPLICATE_API_TOKEN", "openai": "OPENAI_API_KEY", "runway": "RUNWAYML_API_SECRET",
-               "elevenlabs": "ELEVENLABS_API_KEY"}
+FALLBACK_HINT = "or set REELFLOW_LOCAL_FALLBACK=true to render it locally"
 
 
 @dataclass(frozen=True)
 class Route:
-    """Who renders a catalog row here: ``backend`` ("local" or a vendor) and the vendor's model id."""
+    """Who renders a catalog row here: ``backend`` ("local" or a vendor) and the vendor's model id.
+
+    ``fallback`` marks a local render of a row no configured vendor serves (``REELFLOW_LOCAL_FALLBACK``).
+    """
 
     backend: str
     model_id: str = ""
+    fallback: bool = False
 
     @property
     def renderer(self) -> str:
@@ -53,47 +59,53 @@ def _count(kind: str) -> None:
 
 def has_credentials(backend: str) -> bool:
     """True when the vendor's credential is set (the local backend always is)."""
-    if backend == "local":
-        return True
-    settings = get_settings()
-    secret = {"replicate": settings.replicate_api_token, "openai": settings.openai_api_key,
-              "runway": settings.runwayml_api_secret, "elevenlabs": settings.elevenlabs_api_key}.get(backend)
-    return secret is not None and bool(secret.get_secret_value())
+    return backend == "local" or backend in get_settings().configured_backends()
 
 
-def _model_id(backend: str, entry: catalog.ModelEntry) -> str:
-    settings = get_settings()
-    if backend == "openai" and entry.kind == "image":
-        return settings.openai_image_model  # OpenAI retires image models; the server picks the live one
-    if backend == "runway":
-        return settings.runway_model
-    return entry.vendor_model_id if backend == entry.backend else entry.fallback_model_id
+def model_id_of(backing: catalog.Backing) -> str:
+    """The vendor model id a backing uses here: its setting when it names one (vendors retire model ids)."""
+    return str(getattr(get_settings(), backing.setting)) if backing.setting else backing.model_id
+
+
+def _needs(subject: str, backends: list[str]) -> str:
+    variables = [CREDENTIALS.get(b, b) for b in dict.fromkeys(backends)]
+    alternatives = "".join(f" (or {v})" for v in variables[1:])
+    return f"{subject} {variables[0]}{alternatives} on this server; {FALLBACK_HINT}"
 
 
 def route_model(entry: catalog.ModelEntry) -> Route | str:
     """The route for a model row, or the reason it cannot be served here."""
-    if get_settings().is_offline:
+    if entry.retired:
+        return f"{entry.key} can no longer be served: {entry.retired}"
+    settings = get_settings()
+    if settings.is_offline:
         return Route("local")
-    for backend in (entry.backend, entry.fallback_backend):
-        if backend and has_credentials(backend):
-            return Route(backend, _model_id(backend, entry))
-    needed = CREDENTIALS.get(entry.backend, entry.backend)
-    if entry.fallback_backend:
-        needed += f" (or {CREDENTIALS.get(entry.fallback_backend, entry.fallback_backend)})"
-    return f"{entry.key} needs {needed} on this server"
+    for backing in entry.backings:
+        if has_credentials(backing.backend):
+            return Route(backing.backend, model_id_of(backing))
+    if settings.local_fallback:
+        return Route("local", fallback=True)
+    return _needs(f"{entry.key} needs", [b.backend for b in entry.backings])
+
+
+def _voice_model(backend: str) -> str:
+    settings = get_settings()
+    return {"openai": settings.openai_tts_model, "elevenlabs": settings.elevenlabs_model,
+            "google": settings.gemini_tts_model}.get(backend, "")
 
 
 def route_voice(row: catalog.VoiceProvider) -> Route | str:
     """The route for a voice provider, or the reason it cannot be served here."""
     if row.retired:
         return row.retired
-    if row.backend == "local" or get_settings().is_offline:
-        return Route("local")
-    if not has_credentials(row.backend):
-        return f"{row.key} voices need {CREDENTIALS.get(row.backend, row.backend)} on this server"
     settings = get_settings()
-    model = settings.openai_tts_model if row.backend == "openai" else settings.elevenlabs_model
-    return Route(row.backend, model)
+    if row.backend == "local" or settings.is_offline:
+        return Route("local")
+    if has_credentials(row.backend):
+        return Route(row.backend, _voice_model(row.backend))
+    if settings.local_fallback:
+        return Route("local", fallback=True)
+    return _needs(f"{row.key} voices need", [row.backend])
 
 
 def check_available(key: str) -> str | None:
@@ -150,6 +162,10 @@ def _image_provider(route: Route) -> ImageProvider:
         from providers.openai_api import OpenAIImageProvider
 
         return OpenAIImageProvider(route.model_id)
+    if route.backend == "google":
+        from providers.google_api import GoogleImageProvider
+
+        return GoogleImageProvider(route.model_id)
     from providers.local.frames import LocalImageProvider
 
     return LocalImageProvider()
@@ -164,6 +180,10 @@ def _video_provider(route: Route) -> VideoProvider:
         from providers.runway_api import RunwayVideoProvider
 
         return RunwayVideoProvider()
+    if route.backend == "google":
+        from providers.google_api import GoogleVideoProvider
+
+        return GoogleVideoProvider(route.model_id)
     from providers.local.motion import LocalVideoProvider
 
     return LocalVideoProvider()
@@ -178,6 +198,10 @@ def _speech_provider(route: Route) -> SpeechProvider:
         from providers.elevenlabs_api import ElevenLabsSpeechProvider
 
         return ElevenLabsSpeechProvider()
+    if route.backend == "google":
+        from providers.google_api import GoogleSpeechProvider
+
+        return GoogleSpeechProvider(route.model_id)
     from providers.local.voice import LocalSpeechProvider
 
     return LocalSpeechProvider()
@@ -210,16 +234,35 @@ def animate(model_key: str, request: ClipRequest, out: Path) -> tuple[Path, str]
     return provider.animate(request, out), provider.name
 
 
+def script_writer() -> str | None:
+    """Which vendor writes movie scripts here ("openai" first, then "google"), or None (the offline planner)."""
+    if get_settings().is_offline:
+        return None
+    return next((vendor for vendor in ("openai", "google") if has_credentials(vendor)), None)
+
+
 def script_writer_available() -> bool:
-    """True when the movie script writer (OpenAI chat completions) can run on this server."""
-    return not get_settings().is_offline and has_credentials("openai")
+    """True when a chat model (OpenAI or Gemini) can write movie scripts on this server."""
+    return script_writer() is not None
 
 
-def write_script(system: str, user: str, json_schema: dict[str, Any], *, model: str | None = None) -> dict[str, Any]:
-    """A JSON object following ``json_schema`` from the script model (``REELFLOW_OPENAI_SCRIPT_MODEL`` by default)."""
-    if not script_writer_available():
-        raise InvalidRequest("the movie script writer needs OPENAI_API_KEY on this server")
+def script_model() -> str:
+    """The chat model that writes scripts here (empty when the offline planner does)."""
+    settings = get_settings()
+    return {"openai": settings.openai_script_model, "google": settings.gemini_script_model}.get(
+        script_writer() or "", "")
+
+
+def write_script(system: str, user: str, json_schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object following ``json_schema`` from the script model of the configured vendor."""
+    vendor = script_writer()
+    if vendor is None:
+        raise InvalidRequest("the movie script writer needs OPENAI_API_KEY or GEMINI_API_KEY on this server")
+    _count("script")
+    if vendor == "google":
+        from providers.google_api import write_script as google_write_script
+
+        return google_write_script(system, user, json_schema, model=script_model())
     from providers.openai_api import write_script as openai_write_script
 
-    _count("script")
-    return openai_write_script(system, user, json_schema, model=model or get_settings().openai_script_model)
+    return openai_write_script(system, user, json_schema, model=script_model())

@@ -1,4 +1,4 @@
-"""Replicate: FLUX / Imagen / Recraft / SD stills and Kling / Luma / Hailuo / Runway clips, by catalog model id.
+"""Replicate: FLUX / Imagen / Recraft / SD stills and Kling / Veo / Seedance / Luma / Hailuo / Runway clips.
 
 The only module that imports ``replicate``. Measured with replicate 1.0.7, and why the code looks like this:
 
@@ -109,7 +109,7 @@ def _map_errors(what: str) -> Iterator[None]:
 def image_input(model_id: str, request: ImageRequest) -> dict[str, Any]:
     """The documented inputs of each image model (Imagen and Recraft take no seed or output format)."""
     inputs: dict[str, Any] = {"prompt": request.prompt, "aspect_ratio": request.aspect_ratio}
-    if model_id not in ("google/imagen-3", "recraft-ai/recraft-v3"):
+    if model_id not in ("google/imagen-3", "google/imagen-4", "recraft-ai/recraft-v3"):
         inputs |= {"seed": request.seed, "output_format": "png"}
     return inputs
 
@@ -120,6 +120,13 @@ _VIDEO_INPUTS: dict[str, Callable[[str, ClipRequest], dict[str, Any]]] = {
     "minimax/video-01": lambda image, r: {"prompt": r.prompt, "first_frame_image": image, "prompt_optimizer": True},
     "runwayml/gen4-turbo": lambda image, r: {
         "prompt": r.prompt, "image": image, "duration": int(r.duration), "aspect_ratio": r.aspect_ratio,
+    },
+    "google/veo-3.1": lambda image, r: {
+        "prompt": r.prompt, "image": image, "duration": int(r.duration), "aspect_ratio": r.aspect_ratio,
+        "generate_audio": False,
+    },
+    "bytedance/seedance-1-pro": lambda image, r: {
+        "prompt": r.prompt, "image": image, "duration": int(r.duration), "resolution": "720p",
     },
 }
 

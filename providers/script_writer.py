@@ -1,4 +1,7 @@
-"""The movie script writer: a chat model when OpenAI is configured, the offline planner otherwise.
+"""The movie script writer: a chat model when OpenAI or Gemini is configured, the offline planner otherwise.
+
+``providers.registry.script_writer`` picks the vendor (OpenAI first, then Gemini, by the credentials set); both
+are asked for the same JSON schema (OpenAI structured outputs ``strict``, Gemini ``response_json_schema``).
 
 The chat model is asked for JSON that follows :func:`script_schema` exactly (structured outputs, ``strict``), and is
 told the scene count and each scene's on-screen seconds, because those are fixed by the video model's clip lengths
@@ -17,7 +20,6 @@ from pydantic import ValidationError
 
 from core.errors import RetryableProviderError
 from core.script import MovieScript, ScriptScene, StyleSheet, fit_line, word_budget
-from core.settings import get_settings
 from providers import registry
 from providers.local.planner import PLANNER_VERSION, LocalScriptWriter
 
@@ -56,40 +58,40 @@ def user_prompt(prompt: str, durations: Sequence[float], narration: bool) -> str
     return "\n".join([f"Movie idea: {prompt}", "", f"Write exactly {len(durations)} scenes:", *rows])
 
 
-def parse_script(raw: dict[str, Any], durations: Sequence[float], narration: bool, written_by: str) -> MovieScript:
+def parse_script(raw: dict[str, Any], durations: Sequence[float], narration: bool, written_by: str,
+                 vendor: str = "openai") -> MovieScript:
     """Turn a chat model's answer into a script with our durations and fitted narration, or raise retryable."""
     try:
         style = StyleSheet.model_validate(raw.get("style"))
         scenes = [ScriptScene.model_validate(scene) for scene in raw.get("scenes") or []]
     except (ValidationError, AttributeError) as exc:
-        raise RetryableProviderError("the script does not follow the requested JSON schema", provider="openai") from exc
+        raise RetryableProviderError("the script does not follow the requested JSON schema", provider=vendor) from exc
     if len(scenes) < len(durations):
         raise RetryableProviderError(f"the script has {len(scenes)} scenes where {len(durations)} were asked for",
-                                     provider="openai")
+                                     provider=vendor)
     fitted = [
         ScriptScene(visual=" ".join(scene.visual.split()), duration=seconds,
                     narration=fit_line(scene.narration, word_budget(seconds)) if narration else "")
         for scene, seconds in zip(scenes, durations, strict=False)
     ]
     if any(not scene.visual for scene in fitted):
-        raise RetryableProviderError("the script has a scene without a visual", provider="openai")
+        raise RetryableProviderError("the script has a scene without a visual", provider=vendor)
     return MovieScript(style=style, scenes=fitted, written_by=written_by)
 
 
 def writer_name() -> str:
     """Who writes scripts on this server, for the script's cache key: a chat model id or the planner version."""
-    if registry.script_writer_available():
-        return f"openai:{get_settings().openai_script_model}"
-    return PLANNER_VERSION
+    vendor = registry.script_writer()
+    return f"{vendor}:{registry.script_model()}" if vendor else PLANNER_VERSION
 
 
 def write_movie_script(prompt: str, durations: Sequence[float], narration: bool) -> MovieScript:
     """The script for ``prompt`` with one scene per planned duration (seconds on screen)."""
-    if not registry.script_writer_available():
+    vendor = registry.script_writer()
+    if vendor is None:
         script = LocalScriptWriter().write(prompt, durations)
         if narration:
             return script
         return script.model_copy(update={"scenes": [s.model_copy(update={"narration": ""}) for s in script.scenes]})
-    model = get_settings().openai_script_model
-    raw = registry.write_script(SYSTEM, user_prompt(prompt, durations, narration), script_schema(), model=model)
-    return parse_script(raw, durations, narration, written_by=model)
+    raw = registry.write_script(SYSTEM, user_prompt(prompt, durations, narration), script_schema())
+    return parse_script(raw, durations, narration, written_by=registry.script_model(), vendor=vendor)

@@ -19,11 +19,13 @@ from typing import TypeVar
 
 import httpx
 
+from core.catalog import CREDENTIALS
 from core.errors import FatalProviderError, ProviderError, RetryableProviderError
 from core.settings import get_settings
 
 T = TypeVar("T")
-VENDORS = {"openai": "OpenAI", "replicate": "Replicate", "runway": "Runway", "elevenlabs": "ElevenLabs"}
+VENDORS = {"openai": "OpenAI", "replicate": "Replicate", "runway": "Runway", "elevenlabs": "ElevenLabs",
+           "google": "Google"}
 CAUSES = {
     400: "bad request", 401: "invalid {credential}", 402: "payment required (out of credits)",
     403: "permission denied", 404: "model or resource not found", 408: "request timed out", 409: "conflict",
@@ -58,8 +60,10 @@ def status_error(
     name = vendor_name(vendor)
     cause = CAUSES.get(status, "server error" if status >= 500 else "request refused").format(credential=credential)
     extra = safe_text(detail)
-    # An auth failure's detail tends to echo the key's prefix; the cause says everything a user needs.
+    # An auth failure's detail tends to echo the key's prefix; the cause and the variable to check are what helps.
     tail = f": {extra}" if extra and status not in (401, 403) else ""
+    if status in (401, 403) and vendor in CREDENTIALS:
+        tail = f"; check {CREDENTIALS[vendor]}"
     if is_retryable_status(status):
         return RetryableProviderError(f"{name} failed temporarily: {cause} ({status}){tail}", provider=vendor,
                                       retry_after=retry_after)

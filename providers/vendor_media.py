@@ -141,3 +141,11 @@ def image_data_url(path: Path, limit: int = DATA_URL_LIMIT) -> str:
             if buffer.tell() * 4 // 3 + 32 <= limit:
                 return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def jpeg_bytes(path: Path, quality: int = 90) -> bytes:
+    """The still as JPEG bytes (vendors that take inline image bytes, e.g. Veo, accept JPEG and it is small)."""
+    with Image.open(path) as source:
+        buffer = io.BytesIO()
+        source.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()

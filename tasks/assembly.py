@@ -41,6 +41,16 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> st
     return key
 
 
+def scene_renderers(image: str, voice: VoiceAsset | None, video: str | None) -> dict[str, str]:
+    """Who made one scene's still, narration and clip (a still-only scene has no "video")."""
+    made = {"image": renderer_of(image) or "local"}
+    if voice is not None:
+        made["voice"] = voice.rendered_by
+    if video:
+        made["video"] = renderer_of(video) or "local"
+    return made
+
+
 def whole_video_cues(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> list[Cue]:
     """Caption cues in whole-video time: each scene's cues shifted by where the scene starts."""
     cues: list[Cue] = []
@@ -78,18 +88,17 @@ def publish(
         store.put_file(f"{prefix}/poster.jpg", poster)
     if info.video is None:
         raise ValueError("assembled video has no video stream")
-    makers = {v.rendered_by for v in voices if v} | {renderer_of(k) or "local" for k in [*images, *videos] if k}
-    rendered_by = sorted(makers or {"local"})
+    scene_assets = [
+        SceneAssets(index=s.index, text=p.text, duration=s.duration, image=img, voice=v.wav if v else "",
+                    clip=s.clip, video=vid, rendered_by=scene_renderers(img, v, vid))
+        for p, img, s, v, vid in zip(plan, images, scenes, voices, videos, strict=True)
+    ]
+    rendered_by, renderers = VideoResult.renderers_of(scene_assets)
     result = VideoResult(
         video=f"{prefix}/video.mp4", srt=f"{prefix}/captions.srt", vtt=f"{prefix}/captions.vtt",
         poster=f"{prefix}/poster.jpg", duration=round(info.duration, 3), width=info.video.width,
         height=info.video.height, aspect_ratio=aspect_ratio,  # type: ignore[arg-type]
-        size_bytes=info.size_bytes, rendered_by=",".join(rendered_by),
-        scenes=[
-            SceneAssets(index=s.index, text=p.text, duration=s.duration, image=img, voice=v.wav if v else "",
-                        clip=s.clip, video=vid)
-            for p, img, s, v, vid in zip(plan, images, scenes, voices, videos, strict=True)
-        ],
+        size_bytes=info.size_bytes, rendered_by=rendered_by, renderers=renderers, scenes=scene_assets,
     )
     store.put_bytes(f"{prefix}/result.json", result.model_dump_json().encode())  # what /status reads
     return result

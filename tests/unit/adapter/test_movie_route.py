@@ -33,7 +33,8 @@ def movie(**extra: Any) -> dict[str, Any]:
 def test_the_default_voice_needs_openai(client: TestClient) -> None:
     answer = client.post("/v1/video/create_movie", json=movie(), headers={"API_KEY": "test-key"})
     assert answer.status_code == 400
-    assert answer.json() == {"message": "OPENAI voices need OPENAI_API_KEY on this server"}
+    assert answer.json() == {"message": "OPENAI voices need OPENAI_API_KEY on this server; "
+                                        "or set REELFLOW_LOCAL_FALLBACK=true to render it locally"}
 
 
 def test_validation_comes_first_and_names_the_field(client: TestClient) -> None:

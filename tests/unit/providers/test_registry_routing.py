@@ -24,17 +24,19 @@ def narrative(**extra: object) -> object:
 
 def test_offline_everything_is_local() -> None:
     assert get_settings().is_offline
-    assert all(registry.check_available(m.key) is None for m in catalog.MODELS)
+    assert all(registry.check_available(m.key) is None for m in catalog.MODELS if not m.retired)
     assert registry.renderer_for("FLUX1.1PRO") == "local" and registry.voice_renderer_for("OPENAI") == "local"
     assert registry.availability_error(narrative(add_generative_video=True, video_model="RUNWAYML")) is None
 
 
 def test_a_model_whose_vendor_has_no_credentials_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     use(monkeypatch, OPENAI_API_KEY="sk-x")
-    assert registry.availability_error(narrative()) == "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
+    assert registry.availability_error(narrative()) == (
+        "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server; " + registry.FALLBACK_HINT)
     with pytest.raises(InvalidRequest, match="FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"):
         registry.generate_image("FLUX1.1PRO", ImageRequest("x", 64, 36, 1, "16:9"))
-    assert registry.check_available("ELEVENLABS") == "ELEVENLABS voices need ELEVENLABS_API_KEY on this server"
+    assert registry.check_available("ELEVENLABS") == (
+        "ELEVENLABS voices need ELEVENLABS_API_KEY on this server; " + registry.FALLBACK_HINT)
     assert registry.check_available("LOCAL") is None
     assert registry.renderer_for("FLUX1.1PRO") == "unavailable"
 
@@ -55,7 +57,7 @@ def test_configured_vendors_serve_their_rows_and_runway_falls_back_to_replicate(
 def test_runway_without_any_of_its_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     use(monkeypatch, OPENAI_API_KEY="sk-x")
     assert registry.check_available("RUNWAYML") == (
-        "RUNWAYML needs RUNWAYML_API_SECRET (or REPLICATE_API_TOKEN) on this server")
+        "RUNWAYML needs RUNWAYML_API_SECRET (or REPLICATE_API_TOKEN) on this server; " + registry.FALLBACK_HINT)
 
 
 def test_forced_offline_wins_over_keys(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,6 +67,6 @@ def test_forced_offline_wins_over_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_playht_is_refused_at_validation_with_the_shutdown_date() -> None:
-    with pytest.raises(InvalidRequest, match="PLAYHT was shut down on 2025-12-31; use OPENAI, ELEVENLABS or LOCAL"):
+    with pytest.raises(InvalidRequest, match="PLAYHT was shut down on 2025-12-31; use OPENAI, GEMINI, ELEVENLABS or LOCAL"):
         parse_narrative({"input": {"prompt_list": ["a"], "image_model": "FLUX1.1PRO", "provider": "PLAYHT"}})
-    assert registry.check_available("PLAYHT") == "PLAYHT was shut down on 2025-12-31; use OPENAI, ELEVENLABS or LOCAL"
+    assert registry.check_available("PLAYHT") == "PLAYHT was shut down on 2025-12-31; use OPENAI, GEMINI, ELEVENLABS or LOCAL"

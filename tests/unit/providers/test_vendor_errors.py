@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.catalog import CREDENTIALS
 from core.errors import FatalProviderError, ProviderError, RetryableProviderError
 from core.settings import get_settings
 from providers.base import ClipRequest, ImageRequest
@@ -65,7 +66,7 @@ def test_status_maps_to_the_error_tree(vendor: tuple[str, FakeServer], status: i
     assert message.startswith(f"{title} ") and f"({status})" in message
     assert (FATAL | RETRYABLE)[status] in message
     if status == 401:
-        assert message == f"{title} rejected the request: invalid {credential} (401)"
+        assert message == f"{title} rejected the request: invalid {credential} (401); check {CREDENTIALS[name]}"
     if status in (429, 503):
         assert error.retry_after == 7  # Retry-After honoured
     assert secret not in message and fake.url not in message
