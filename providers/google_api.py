@@ -14,10 +14,11 @@ the code looks like this:
   attempt (and keeps its implicit connection retries off), so tasks own every retry. ``timeout`` is milliseconds.
 - The Veo operation is polled by :func:`providers.vendor_common.poll` under ``REELFLOW_PROVIDER_JOB_TIMEOUT``; Vertex
   has no cancel for these operations, so a timed-out one is left to finish on its own.
-- Errors (``google.genai.errors.ClientError`` / ``ServerError`` / ``APIError`` with ``.code``, httpx transport
-  errors, ``ValueError`` from SDK misuse, pydantic errors from unexpected answers) are translated by one table,
-  :data:`ERRORS`. A safety refusal (``promptFeedback.blockReason``, a ``SAFETY``-like finish reason, Veo's
-  ``raiMediaFilteredCount``) is a ``FatalProviderError`` naming Google and the reason.
+- Errors (``google.genai.errors.ClientError`` / ``ServerError`` / ``APIError`` with ``.code``, transport errors of
+  ``httpx2`` (the SDK's default HTTP client since 3.x, a fork of httpx) and of httpx, ``ValueError`` from SDK
+  misuse, pydantic errors from unexpected answers) are translated by one table, :data:`ERRORS`. A safety refusal
+  (``promptFeedback.blockReason``, a ``SAFETY``-like finish reason, Veo's ``raiMediaFilteredCount``) is a
+  ``FatalProviderError`` naming Google and the reason; a wrong key (Google's 400 ``API_KEY_INVALID``) is a 401.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pydantic
 from google import genai
 from google.genai import errors, types
@@ -84,13 +86,18 @@ def client(*, vertex: bool = False) -> genai.Client:
     return _client_for(key, vertex, base_url, settings.provider_timeout)
 
 
-def _server_delay(exc: errors.APIError) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header or a ``google.rpc.RetryInfo`` detail (``"7s"``)."""
+def _details(exc: errors.APIError) -> list[dict[str, Any]]:
+    """The ``google.rpc`` detail objects of an error body (``RetryInfo``, ``ErrorInfo`` ...)."""
     body = exc.details if isinstance(exc.details, dict) else {}
     error = body.get("error", body)
     items = error.get("details") if isinstance(error, dict) else None
-    for detail in items if isinstance(items, list) else []:
-        match = _DELAY.match(str(detail.get("retryDelay", ""))) if isinstance(detail, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _server_delay(exc: errors.APIError) -> float | None:
+    """Seconds to wait from a ``google.rpc.RetryInfo`` detail (``"7s"``), else a ``Retry-After`` header."""
+    for detail in _details(exc):
+        match = _DELAY.match(str(detail.get("retryDelay", "")))
         if match:
             return float(match.group(1))
     headers = getattr(getattr(exc, "response", None), "headers", None)
@@ -100,15 +107,20 @@ def _server_delay(exc: errors.APIError) -> float | None:
 def _api_error(exc: BaseException, what: str) -> ProviderError:
     assert isinstance(exc, errors.APIError)
     message = exc.message or exc.status or ""
-    if exc.code in (400, 403) and re.search(r"safety|responsible ai|prohibited|blocked", message, re.IGNORECASE):
+    code = exc.code or 500
+    if code == 400 and any(d.get("reason") == "API_KEY_INVALID" for d in _details(exc)):
+        code = 401  # Google answers a wrong key with 400 INVALID_ARGUMENT; it is an authentication failure
+    if code in (400, 403) and re.search(r"safety|usage guidelines|prohibited|blocked", message, re.IGNORECASE):
         return refused(VENDOR, message)
-    return status_error(VENDOR, exc.code or 500, message, retry_after=_server_delay(exc))
+    return status_error(VENDOR, code, message, retry_after=_server_delay(exc))
 
 
 #: The one seam: every exception the SDK can raise, first match wins (subclasses before their bases).
 ERRORS: tuple[tuple[type[BaseException], Callable[[BaseException, str], ProviderError]], ...] = (
     (errors.APIError, _api_error),  # ClientError (4xx) and ServerError (5xx) carry .code
-    (httpx.TimeoutException, lambda exc, what: timed_out(VENDOR, what)),
+    (httpx2.TimeoutException, lambda exc, what: timed_out(VENDOR, what)),  # the SDK's default transport
+    (httpx2.TransportError, lambda exc, what: unreachable(VENDOR, exc)),
+    (httpx.TimeoutException, lambda exc, what: timed_out(VENDOR, what)),  # when configured with plain httpx
     (httpx.TransportError, lambda exc, what: unreachable(VENDOR, exc)),
     (pydantic.ValidationError, lambda exc, what: bad_response(VENDOR, f"{what} answer did not match the API schema")),
     (json.JSONDecodeError, lambda exc, what: bad_response(VENDOR, f"{what} answer is not JSON")),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.settings import get_settings
-from tests.fakes import elevenlabs_fake, openai_fake, replicate_fake, runway_fake
+from tests.fakes import elevenlabs_fake, gemini_fake, openai_fake, replicate_fake, runway_fake
 
 
 @pytest.fixture
@@ -55,6 +55,18 @@ def elevenlabs_fake_server(
     fake = elevenlabs_fake.ElevenLabsFake().start()
     monkeypatch.setenv("ELEVENLABS_API_KEY", elevenlabs_fake.KEY)
     monkeypatch.setenv("ELEVENLABS_BASE_URL", fake.url)
+    get_settings.cache_clear()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def google_fake_server(monkeypatch: pytest.MonkeyPatch, fast_polls: None) -> Iterator[gemini_fake.GeminiFake]:
+    """Both google-genai clients (Developer API and Vertex express mode) pointed at one fake by the SDK's variables."""
+    fake = gemini_fake.GeminiFake().start()
+    monkeypatch.setenv("GEMINI_API_KEY", gemini_fake.KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", fake.url)
     get_settings.cache_clear()
     yield fake
     fake.stop()

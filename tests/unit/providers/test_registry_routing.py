@@ -66,7 +66,10 @@ def test_forced_offline_wins_over_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not registry.script_writer_available()
 
 
+PLAYHT_GONE = "PLAYHT was shut down on 2025-12-31; use OPENAI, GEMINI, ELEVENLABS or LOCAL"
+
+
 def test_playht_is_refused_at_validation_with_the_shutdown_date() -> None:
-    with pytest.raises(InvalidRequest, match="PLAYHT was shut down on 2025-12-31; use OPENAI, GEMINI, ELEVENLABS or LOCAL"):
+    with pytest.raises(InvalidRequest, match=PLAYHT_GONE):
         parse_narrative({"input": {"prompt_list": ["a"], "image_model": "FLUX1.1PRO", "provider": "PLAYHT"}})
-    assert registry.check_available("PLAYHT") == "PLAYHT was shut down on 2025-12-31; use OPENAI, GEMINI, ELEVENLABS or LOCAL"
+    assert registry.check_available("PLAYHT") == PLAYHT_GONE

@@ -16,11 +16,12 @@ from core.errors import FatalProviderError, ProviderError, RetryableProviderErro
 from core.settings import get_settings
 from providers.base import ClipRequest, ImageRequest
 from providers.elevenlabs_api import ElevenLabsSpeechProvider
+from providers.google_api import GoogleImageProvider
 from providers.openai_api import OpenAIImageProvider
 from providers.replicate_api import ReplicateImageProvider
 from providers.runway_api import RunwayVideoProvider
 from providers.vendor_common import safe_text
-from tests.fakes import elevenlabs_fake, media, openai_fake, replicate_fake, runway_fake
+from tests.fakes import elevenlabs_fake, gemini_fake, media, openai_fake, replicate_fake, runway_fake
 from tests.fakes.server import FakeServer
 
 FATAL = {400: "bad request", 401: "invalid", 402: "payment required", 403: "permission denied",
@@ -29,7 +30,8 @@ RETRYABLE = {408: "timed out", 409: "conflict", 429: "rate limited", 500: "serve
              503: "server error", 504: "server error"}
 VENDORS = {"openai": ("OpenAI", openai_fake.KEY, "API key"), "replicate": ("Replicate", replicate_fake.TOKEN,
            "API token"), "runway": ("Runway", runway_fake.SECRET, "API secret"),
-           "elevenlabs": ("ElevenLabs", elevenlabs_fake.KEY, "API key")}
+           "elevenlabs": ("ElevenLabs", elevenlabs_fake.KEY, "API key"),
+           "google": ("Google", gemini_fake.KEY, "API key")}
 
 
 def call_for(vendor: str, tmp_path: Path) -> Callable[[], object]:
@@ -44,6 +46,8 @@ def call_for(vendor: str, tmp_path: Path) -> Callable[[], object]:
         still.write_bytes(media.png(64, 36))
         request = ClipRequest(image=still, prompt="x", duration=5, width=1280, height=720, fps=30, motion_index=1)
         return lambda: RunwayVideoProvider().animate(request, tmp_path / "clip.mp4")
+    if vendor == "google":
+        return lambda: GoogleImageProvider("gemini-3.1-flash-image").generate(ImageRequest("x", 1280, 720, 1, "16:9"))
     return lambda: ElevenLabsSpeechProvider().synthesize("Hello.", "rachel")
 
 
