@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -69,11 +70,21 @@ def _options(base_url: str | None) -> types.HttpOptions:
                              retry_options=types.HttpRetryOptions(attempts=1))
 
 
+_clients_lock = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _client_for(key: str, vertex: bool, base_url: str | None, timeout: float) -> genai.Client:
     if vertex:  # Vertex AI express mode: API key, no project or location
         return genai.Client(vertexai=True, api_key=key, http_options=_options(base_url))
     return genai.Client(api_key=key, http_options=_options(base_url))
+
+
+def _cached_client(key: str, vertex: bool, base_url: str | None, timeout: float) -> genai.Client:
+    """One client per configuration, built under a lock: ``genai.Client.__del__`` closes its HTTP client, so a
+    duplicate built by a racing thread and then dropped would close the connection pool under its caller."""
+    with _clients_lock:
+        return _client_for(key, vertex, base_url, timeout)
 
 
 def client(*, vertex: bool = False) -> genai.Client:
@@ -83,7 +94,7 @@ def client(*, vertex: bool = False) -> genai.Client:
     if not key:
         raise FatalProviderError("Google is not configured on this server (GEMINI_API_KEY)", provider=VENDOR)
     base_url = settings.google_vertex_base_url if vertex else settings.google_gemini_base_url
-    return _client_for(key, vertex, base_url, settings.provider_timeout)
+    return _cached_client(key, vertex, base_url, settings.provider_timeout)
 
 
 def _details(exc: errors.APIError) -> list[dict[str, Any]]:
@@ -176,8 +187,9 @@ class GoogleImageProvider:
             response_modalities=["IMAGE"], seed=request.seed,
             image_config=types.ImageConfig(aspect_ratio=request.aspect_ratio),
         )
+        c = client()
         with limited(VENDOR), _map_errors("the image request"):
-            response = client().models.generate_content(model=self.model, contents=request.prompt, config=config)
+            response = c.models.generate_content(model=self.model, contents=request.prompt, config=config)
         blob = _inline_part(response, "image")
         try:
             return as_png(blob.data or b"")
@@ -199,8 +211,9 @@ class GoogleSpeechProvider:
             speech_config=types.SpeechConfig(voice_config=types.VoiceConfig(
                 prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice))),
         )
+        c = client()
         with limited(VENDOR), _map_errors("the speech request"):
-            response = client().models.generate_content(model=self.model, contents=text, config=config)
+            response = c.models.generate_content(model=self.model, contents=text, config=config)
         blob = _inline_part(response, "audio")
         match = _RATE.search(blob.mime_type or "")
         rate = int(match.group(1)) if match else 24000
@@ -215,8 +228,9 @@ def write_script(system: str, user: str, json_schema: dict[str, Any], *, model: 
     """A JSON object following ``json_schema`` (``response_json_schema``); a refusal is fatal, a cut-off retryable."""
     config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
                                          response_json_schema=json_schema)
+    c = client()
     with limited(VENDOR), _map_errors("the script request"):
-        response = client().models.generate_content(model=model, contents=user, config=config)
+        response = c.models.generate_content(model=model, contents=user, config=config)
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason is not None:
         raise refused(VENDOR, f"the script prompt was blocked ({feedback.block_reason.value})")

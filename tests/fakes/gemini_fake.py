@@ -27,7 +27,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes import media
+from tests.fakes import media, scripts
 from tests.fakes.server import FakeServer
 
 KEY = "AIzaSy-test-fake-gemini-key-0000000"
@@ -50,9 +50,10 @@ class GeminiFake(FakeServer):
         super().__init__()
         self.image_model, self.tts_model = image_model, tts_model
         self.script_model, self.video_model = script_model, video_model
-        #: What script requests answer: "ok" (``script`` as JSON), "length" (MAX_TOKENS) or "broken" (bad JSON).
+        #: What script requests answer: "ok" (``script`` as JSON; None: a script that follows the prompt's scene
+        #: list), "length" (MAX_TOKENS) or "broken" (bad JSON).
         self.script_mode = "ok"
-        self.script: dict[str, Any] = {"style": {}, "scenes": []}
+        self.script: dict[str, Any] | None = None
         #: Fetches of a Veo operation before it is done; ``video_as_uri``: the clip as a URI instead of inline.
         self.video_polls = 2
         self.video_as_uri = False
@@ -130,7 +131,7 @@ class GeminiFake(FakeServer):
     def _script(self, body: dict[str, Any], config: dict[str, Any]) -> Response:
         if not isinstance(config.get("responseJsonSchema"), dict) or "systemInstruction" not in body:
             return self.problem(f"script: bad request {config}")
-        content = json.dumps(self.script)
+        content = json.dumps(self.script if self.script is not None else scripts.follow(_text_of(body)))
         if self.script_mode == "length":
             return self._candidate([{"text": content[: len(content) // 2]}], finish="MAX_TOKENS")
         if self.script_mode == "broken":

@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes import media
+from tests.fakes import media, scripts
 from tests.fakes.server import FakeServer
 
 KEY = "sk-test-fake-openai-key-000000"
@@ -38,7 +38,8 @@ class OpenAIFake(FakeServer):
         self.image_model, self.tts_model = image_model, tts_model
         #: What chat completions answer: "ok" (``script`` as JSON), "length", "refusal" or "broken" (bad JSON).
         self.script_mode = "ok"
-        self.script: dict[str, Any] = {"title": "A test", "scenes": []}
+        #: The script chat completions answer; None: one that follows the prompt's scene list.
+        self.script: dict[str, Any] | None = {"title": "A test", "scenes": []}
         self.route("POST", r"/v1/images/generations", self._images)
         self.route("POST", r"/v1/audio/speech", self._speech)
         self.route("POST", r"/v1/chat/completions", self._chat)
@@ -103,7 +104,8 @@ class OpenAIFake(FakeServer):
         if problem or fmt.get("type") != "json_schema" or schema.get("strict") is not True \
                 or not isinstance(schema.get("schema"), dict) or not named:
             return self.problem(problem or f"chat: bad response_format {fmt}")
-        content: str | None = json.dumps(self.script)
+        user = next((m.get("content", "") for m in body["messages"] if m.get("role") == "user"), "")
+        content: str | None = json.dumps(self.script if self.script is not None else scripts.follow(str(user)))
         refusal, finish = None, "stop"
         if self.script_mode == "length":
             content, finish = content[: len(content) // 2], "length"
