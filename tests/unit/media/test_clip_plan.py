@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import catalog
 from media.clip_plan import MIN_LAST_S, plan_clips
 
 KLING = (5.0, 10.0)
@@ -46,3 +47,19 @@ def test_bad_input_is_refused() -> None:
         plan_clips(10, (), 30)
     with pytest.raises(ValueError):
         plan_clips(0, KLING, 30)
+
+
+@pytest.mark.parametrize("entry", [m for m in catalog.models_of("video") if not m.retired], ids=lambda m: m.key)
+def test_every_catalog_video_row_gets_exact_durations(entry: catalog.ModelEntry) -> None:
+    """From the row's shortest clip (the movie contract's minimum) up to 120 s, every duration lands to the frame."""
+    shortest = min(entry.clip_lengths)
+    for duration in (shortest, shortest + 0.5, 12, 30, 47.3, 120):
+        plan = plan_clips(duration, entry.clip_lengths, 30)
+        assert abs(plan.total - duration) <= 0.5 / 30 + 1e-9, (entry.key, duration, plan)
+        assert set(plan.clips) <= set(entry.clip_lengths), (entry.key, duration)
+
+
+def test_veo_twelve_seconds_is_four_then_eight() -> None:
+    plan = plan_clips(12, (4.0, 6.0, 8.0), 30)
+    assert plan.clips == (4.0, 8.0)
+    assert plan.shown == (4.0, 8.0)

@@ -87,3 +87,18 @@ def test_neither_create_nor_poll_is_retried_by_the_sdk(replicate_fake_server: Re
             ImageRequest("x", 1280, 720, 1, "16:9"))
     assert sum(replicate_fake_server.calls.values()) == 1
     assert caught.value.retry_after == 7
+
+
+def test_todays_replicate_rows_send_their_documented_inputs(tmp_path: Path) -> None:
+    still = tmp_path / "still.png"
+    still.write_bytes(media.png(64, 36))
+    request = ClipRequest(image=still, prompt="p", duration=6.0, width=1280, height=720, fps=30, motion_index=1,
+                          aspect_ratio="9:16")
+    veo = replicate_api.video_input("google/veo-3.1", request)
+    assert {k: v for k, v in veo.items() if k != "image"} == {"prompt": "p", "duration": 6, "aspect_ratio": "9:16",
+                                                                "generate_audio": False}
+    seedance = replicate_api.video_input("bytedance/seedance-1-pro", request)
+    assert {k: v for k, v in seedance.items() if k != "image"} == {"prompt": "p", "duration": 6, "resolution": "720p"}
+    assert seedance["image"].startswith("data:image/jpeg;base64,")
+    assert replicate_api.image_input("google/imagen-4", ImageRequest("p", 64, 36, 3, "16:9")) == {
+        "prompt": "p", "aspect_ratio": "16:9"}
