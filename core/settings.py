@@ -27,7 +27,8 @@ def _vendor(name: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every knob of reelflow, with the default that `make run` uses."""
 
-    model_config = SettingsConfigDict(env_prefix="REELFLOW_", env_file=".env", extra="ignore")
+    # Empty values count as unset, so a copied .env.example with blank lines means "defaults".
+    model_config = SettingsConfigDict(env_prefix="REELFLOW_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default=Path(".reelflow"), description="Embedded PostgreSQL, media, cache, secrets.")
     storage_url: str = Field(default="", description="fsspec URL for media; empty means file://<data_dir>/media.")
