@@ -50,7 +50,8 @@ def narrative(
     lines_file: Annotated[Path | None, typer.Option("--lines-file", exists=True, dir_okay=False,
                                                     help="A text file, one scene per line.")] = None,
     aspect: Annotated[str, typer.Option("--aspect", help="16:9, 9:16 or 1:1.")] = "16:9",
-    image_model: Annotated[str, typer.Option("--image-model")] = "FLUX1.1PRO",
+    image_model: Annotated[str | None, typer.Option(
+        "--image-model", help="Default: FLUX1.1PRO, else the first express image model served here.")] = None,
     video_model: Annotated[str | None, typer.Option("--video-model")] = None,
     generative_video: Annotated[bool, typer.Option("--generative-video/--no-generative-video")] = False,
     speaker: Annotated[str | None, typer.Option("--speaker")] = None,
@@ -62,7 +63,8 @@ def narrative(
     from core.contract import parse_narrative
     from core.errors import InvalidRequest
 
-    body = {"input": {"prompt_list": _lines(lines, lines_file), "aspect_ratio": aspect, "image_model": image_model,
+    body = {"input": {"prompt_list": _lines(lines, lines_file), "aspect_ratio": aspect,
+                      "image_model": image_model or _default_image_model(),
                       "add_generative_video": generative_video, "video_model": video_model,
                       "speaker": speaker, "provider": provider}}
     try:
@@ -75,6 +77,15 @@ def narrative(
     shutil.copyfile(result_path, out)
     console.print(f"[green]video written:[/green] {out.resolve()}")
     typer.echo(str(out.resolve()))
+
+
+def _default_image_model() -> str:
+    """FLUX1.1PRO (the seed's example) when this configuration serves it, else the first express model it serves."""
+    from core import catalog
+    from providers import registry
+
+    keys = ["FLUX1.1PRO", *(m.key for m in catalog.models_of("image", express_only=True))]
+    return next((key for key in keys if registry.check_available(key) is None), "FLUX1.1PRO")
 
 
 def _run_with_progress(request: object) -> Path:
@@ -116,7 +127,7 @@ def serve() -> None:
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out")] = Path(".reelflow/demo.mp4")) -> None:
     """Render the built-in four-scene demo narrative (what `make run` does before the service exists)."""
-    narrative(lines=DEMO_LINES, lines_file=None, aspect="16:9", image_model="FLUX1.1PRO", video_model=None,
+    narrative(lines=DEMO_LINES, lines_file=None, aspect="16:9", image_model=None, video_model=None,
               generative_video=False, speaker=None, provider=None, out=out)
 
 
