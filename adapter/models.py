@@ -11,10 +11,9 @@ from fastapi import APIRouter
 
 from adapter.auth import KeyIdDep
 from adapter.video import AUTH_ERRORS, ApiKeyHeader
-from providers.availability import ModelInfo, ModelList, VoiceProviderInfo, report
+from providers.availability import ModelList, report
 
 router = APIRouter(prefix="/v1/video", tags=["models"])
-__all__ = ["ModelInfo", "ModelList", "VoiceProviderInfo", "router"]
 
 
 @router.get(
