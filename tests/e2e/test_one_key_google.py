@@ -22,7 +22,7 @@ from tests.e2e.conftest import KEY_A, WEBHOOK_SECRET, poll, terminal
 from tests.e2e.stack import Stack, start_stack
 from tests.e2e.test_vendor_stack import _reset
 from tests.fakes import gemini_fake
-from tests.fakes.gemini_fake import GENERATE, GeminiFake
+from tests.fakes.gemini_fake import FETCH, GENERATE, GeminiFake
 
 pytestmark = pytest.mark.e2e
 JOB_TIMEOUT = 180.0
@@ -66,8 +66,9 @@ def run(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]
 
 
 def veo_narrative(lines: list[str]) -> dict[str, Any]:
+    """Names no voice: a Google-only server narrates with its own (GEMINI) voice."""
     return {"input": {"prompt_list": lines, "image_model": "NANOBANANA2", "add_generative_video": True,
-                      "video_model": "VEO3.1I2V", "provider": "GEMINI", "speaker": "Puck"}}
+                      "video_model": "VEO3.1I2V"}}
 
 
 def check_twelve_seconds(result: dict[str, Any], tmp_path: Path) -> None:
@@ -82,8 +83,13 @@ def test_google_only_narrative_with_generative_video(gfake: GeminiFake, google_a
     body = run(google_api, "create_narrative", veo_narrative(["A lighthouse on a cliff.", "A boat turns home."]))
     assert body["status"] == "COMPLETED", body
     assert body["result"]["renderers"] == {"image": "google", "voice": "google", "video": "google"}
+    assert [s["rendered_by"] for s in body["result"]["scenes"]] == [
+        {"image": "google", "voice": "google", "video": "google"}] * 2
     assert body["message"] == "All done!"
-    assert len(gfake.bodies["veo"]) == 2
+    assert sorted(b["instances"][0]["prompt"] for b in gfake.bodies["veo"]) == ["A boat turns home.",
+                                                                                "A lighthouse on a cliff."]
+    assert {b["parameters"]["durationSeconds"] for b in gfake.bodies["veo"]} <= {4, 6, 8}
+    assert gfake.calls[f"POST {FETCH}"] >= 4  # each operation polled by our code until done
     assert gfake.problems == []
 
 
@@ -93,6 +99,8 @@ def test_google_only_twelve_second_veo_movie(gfake: GeminiFake, google_api: http
     assert body["status"] == "COMPLETED", body
     check_twelve_seconds(body["result"], tmp_path)
     assert [s["duration"] for s in body["result"]["scenes"]] == [4.0, 8.0]
+    assert sorted(b["parameters"]["durationSeconds"] for b in gfake.bodies["veo"]) == [4, 8]
+    assert len(gfake.bodies["generate:gemini-2.5-flash"]) == 1  # the script, written by Gemini
     assert body["result"]["rendered_by"] == "google"
     assert gfake.problems == []
 
