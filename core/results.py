@@ -58,7 +58,13 @@ class VideoResult(BaseModel):
 
 
 def local_parts(renderers: dict[str, str]) -> list[str]:
-    """The asset kinds the local renderers made (some or all of), in a fixed order, for the status message."""
+    """The asset kinds the local renderers made (some or all of) in a job vendors also worked on, in a fixed order.
+
+    Empty when no vendor made anything (offline): ``rendered_by: "local"`` already says it all there.
+    """
+    made = {name for names in renderers.values() for name in names.split(",") if name}
+    if made <= {"local"}:
+        return []
     return [kind for kind in ("image", "voice", "video") if "local" in renderers.get(kind, "").split(",")]
 
 
