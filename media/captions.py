@@ -3,8 +3,9 @@
 Cues are short (a few words, one or two lines) because viewers read captions while watching; they break at
 sentence ends so a cue never straddles two sentences. Burned-in captions use ASS because libass is what ffmpeg's
 ``subtitles`` filter renders, and ASS lets us pin the layout in frame pixels (PlayResX/Y = frame size) so the same
-numbers work for 16:9, 9:16 and 1:1. The font is found (or written) once per machine by ``caption_font``, and the
-``subtitles`` filter is pointed at that folder so rendering never depends on the host's fontconfig setup.
+numbers work for 16:9, 9:16 and 1:1. The font ships with reelflow (``media/fonts``); ``caption_font`` copies it once
+per machine into a one-font folder, and the ``subtitles`` filter is pointed at that folder so rendering never
+depends on the host's fonts or fontconfig setup.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 import pysubs2
 from PIL import ImageFont
 
+#: The font shipped with reelflow (DejaVu Sans Bold, Bitstream Vera licence in ``fonts/LICENSE-DejaVu.txt``), so
+#: captions look the same on every machine; the system folders below are only a fallback for a broken install.
+BUNDLED_FONT = Path(__file__).parent / "fonts" / "DejaVuSans-Bold.ttf"
 #: Where DejaVu usually lives (Debian/Ubuntu first); the first match wins.
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts")
 #: Bold reads better over busy pictures; libass fakes bold from the regular face when that is all there is.
@@ -78,6 +82,9 @@ def _install(data: bytes, name: str) -> Path:
 
 @functools.cache
 def _installed_font() -> CaptionFont:
+    if BUNDLED_FONT.is_file():
+        target = _install(BUNDLED_FONT.read_bytes(), BUNDLED_FONT.name)
+        return CaptionFont(path=target, family=ImageFont.truetype(str(target)).getname()[0] or "sans-serif")
     for folder in _FONT_DIRS:
         for name in _FONT_FILES:
             found = next(iter(sorted(Path(folder).rglob(name))), None) if Path(folder).is_dir() else None
@@ -92,8 +99,8 @@ def _installed_font() -> CaptionFont:
 
 
 def caption_font() -> CaptionFont:
-    """DejaVu Sans (bold if present) when installed, else Pillow's embedded default font, copied into a one-font
-    folder. Found once per process, re-installed if the temp folder was cleaned under a long-running worker."""
+    """The bundled DejaVu Sans Bold (else an installed DejaVu, else Pillow's embedded default font), copied into a
+    one-font folder. Found once per process, re-installed if the temp folder was cleaned under a long-running worker."""
     font = _installed_font()
     if not font.path.is_file():
         _installed_font.cache_clear()
@@ -106,12 +113,10 @@ def _clean(text: str) -> str:
     return " ".join(text.replace("{", "(").replace("}", ")").replace("\\", "/").split())
 
 
-def group_words(words: Sequence[Word], max_words: int = 7, max_chars: int = 42) -> list[Cue]:
-    """Group timed words into cues of at most ``max_words`` words and ``max_chars`` characters.
-
-    A cue also ends after a word that ends a sentence. It runs from its first word's start to its last word's
-    end, clipped so it never overlaps the next cue (TTS timings sometimes do).
-    """
+def word_groups(words: Sequence[Word], max_words: int = 7, max_chars: int = 42) -> list[list[Word]]:
+    """Split timed words into the groups that become cues: at most ``max_words`` words and ``max_chars``
+    characters each, and a group also ends after a word that ends a sentence. Word texts come back cleaned for
+    ASS; words with no text left are dropped."""
     groups: list[list[Word]] = []
     current: list[Word] = []
     for word in words:
@@ -129,14 +134,28 @@ def group_words(words: Sequence[Word], max_words: int = 7, max_chars: int = 42) 
             current = []
     if current:
         groups.append(current)
-    cues: list[Cue] = []
+    return groups
+
+
+def cue_spans(groups: Sequence[Sequence[Word]]) -> list[tuple[float, float]]:
+    """(start, end) of each group's cue: first word's start to last word's end, clipped so it never overlaps the
+    next cue (TTS timings sometimes do)."""
+    spans = []
     for index, group in enumerate(groups):
         start = group[0].start
         end = max(group[-1].end, start)
         if index + 1 < len(groups):
             end = min(end, groups[index + 1][0].start)
-        cues.append(Cue(start=start, end=max(end, start), text=" ".join(w.text for w in group)))
-    return cues
+        spans.append((start, max(end, start)))
+    return spans
+
+
+def group_words(words: Sequence[Word], max_words: int = 7, max_chars: int = 42) -> list[Cue]:
+    """Group timed words into cues (see :func:`word_groups`), each on screen from its first word's start to its
+    last word's end, never overlapping the next cue."""
+    groups = word_groups(words, max_words, max_chars)
+    return [Cue(start=start, end=end, text=" ".join(w.text for w in group))
+            for group, (start, end) in zip(groups, cue_spans(groups), strict=True)]
 
 
 def offset_cues(cues: Iterable[Cue], seconds: float) -> list[Cue]:

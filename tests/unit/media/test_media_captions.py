@@ -83,6 +83,7 @@ def test_sidecars_round_trip(tmp_path: Path) -> None:
 
 
 def test_falls_back_to_pillows_embedded_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(captions, "BUNDLED_FONT", tmp_path / "missing.ttf")  # a broken install
     monkeypatch.setattr(captions, "_FONT_DIRS", ())
     monkeypatch.setattr(captions, "_cache_dir", lambda: tmp_path / "fonts")
     captions._installed_font.cache_clear()
