@@ -49,6 +49,18 @@ class ClipRequest:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MusicRequest:
+    """A background track to compose: a mood (``core.styles.MOODS`` without "none"), about ``seconds`` long.
+
+    Providers may return a shorter track than asked (vendors cap lengths); ``media.music_fit.fit_track`` loops or
+    trims whatever comes back to the video's exact length."""
+
+    mood: str
+    seconds: float
+    seed: int
+
+
 class ImageProvider(Protocol):
     name: str
 
@@ -70,4 +82,12 @@ class VideoProvider(Protocol):
 
     def animate(self, request: ClipRequest, out: Path) -> Path:
         """Write an MP4 clip of ``request.duration`` seconds to ``out``."""
+        ...
+
+
+class MusicProvider(Protocol):
+    name: str
+
+    def compose(self, request: MusicRequest) -> bytes:
+        """An audio file (WAV, MP3, ...: anything ffmpeg decodes) of background music in the mood."""
         ...

@@ -149,3 +149,18 @@ def jpeg_bytes(path: Path, quality: int = 90) -> bytes:
         buffer = io.BytesIO()
         source.convert("RGB").save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+#: Text-to-music prompts per mood: instrumental beds that leave room for a voice (no vocals, no lead melody).
+MUSIC_PROMPTS = {
+    "calm": "calm ambient background music, soft warm pads, gentle piano, slow tempo, relaxing",
+    "uplifting": "uplifting background music, bright piano and acoustic guitar, steady upbeat rhythm, hopeful",
+    "dramatic": "dramatic cinematic background music, low string ostinato, deep drums, building tension",
+    "playful": "playful background music, pizzicato strings and marimba, bouncy light rhythm, fun",
+    "dark": "dark ominous ambient background music, low drones, slow heartbeat pulse, mysterious",
+}
+
+
+def music_prompt(mood: str) -> str:
+    """The prompt for a mood (one of :data:`MUSIC_PROMPTS`); every one asks for an instrumental bed."""
+    return f"{MUSIC_PROMPTS[mood]}, instrumental, no vocals, suitable under a voice-over"

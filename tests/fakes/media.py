@@ -1,4 +1,5 @@
-"""Real media bytes for the fakes: PNG stills (Pillow), speech-like PCM/WAV (numpy), MP4 clips (our ffmpeg graph)."""
+"""Real media bytes for the fakes: PNG stills (Pillow), speech-like PCM/WAV and music WAV (numpy), MP4 clips (our
+ffmpeg graph)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,22 @@ def wav(pcm: bytes, rate: int = RATE) -> bytes:
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=8)
+def music_wav(seconds: int, rate: int = 22050) -> bytes:
+    """A stereo 16-bit WAV of ``seconds``: an A minor chord swelling at 0.5 Hz (music-like, plainly not ours)."""
+    t = np.arange(seconds * rate) / rate
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 261.63, 329.63)) / 3
+    left = 0.4 * chord * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    pcm = (np.stack([left, 0.8 * left], axis=1) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
     return buffer.getvalue()
 
 

@@ -1,4 +1,5 @@
-"""Replicate's wire protocol: official-model predictions, polling, cancel, and hosted output files.
+"""Replicate's wire protocol: official-model predictions, polling, cancel, and hosted output files (PNG stills, MP4
+clips, WAV music).
 
 ``POST /v1/models/{owner}/{name}/predictions`` answers 201 with a prediction (``status: starting``); ``GET
 /v1/predictions/{id}`` moves it to ``processing`` and, once the model's latency has passed, ``succeeded`` with the
@@ -39,6 +40,7 @@ MODELS: dict[str, tuple[dict[str, Any], str, tuple[int, ...]]] = {
     "luma/ray-2-720p": ({"prompt": str, "start_image": str, "duration": int}, "clip", (5, 9)),
     "minimax/video-01": ({"prompt": str, "first_frame_image": str, "prompt_optimizer": bool}, "clip", ()),
     "runwayml/gen4-turbo": ({"prompt": str, "image": str, "duration": int, "aspect_ratio": str}, "clip", (5, 10)),
+    "stability-ai/stable-audio-2.5": ({"prompt": str, "duration": int, "seed": int}, "music", tuple(range(1, 191))),
 }
 NSFW = "NSFW content detected. Try running it again, or try a different prompt."
 
@@ -135,6 +137,8 @@ class ReplicateFake(FakeServer):
         if entry["kind"] == "image":
             size = ASPECTS[public["input"].get("aspect_ratio", "1:1")]
             url = self.host_file(f"{pid}.png", media.png(*size), "image/png")
+        elif entry["kind"] == "music":
+            url = self.host_file(f"{pid}.wav", media.music_wav(public["input"]["duration"]), "audio/wav")
         else:
             url = self.host_file(f"{pid}.mp4", media.mp4(float(public["input"].get("duration", 5))), "video/mp4")
         with self._plock:
