@@ -34,11 +34,11 @@ def main() -> None:
         os.environ["PREFECT_API_URL"] = stack.prefect_api_url
         os.environ["REELFLOW_BENCH_API_URL"] = stack.api_url
         os.environ["REELFLOW_BENCH_API_KEY"] = BENCH_KEY
-        from benchmarks import api_bench, movie_bench, narrative_bench, providers_bench
+        from benchmarks import api_bench, movie_bench, narrative_bench, providers_bench, sound_bench
 
         results: dict[str, dict[str, Any]] = {}
         for name, module in (("api", api_bench), ("narrative", narrative_bench), ("providers", providers_bench),
-                             ("movie", movie_bench)):
+                             ("movie", movie_bench), ("sound", sound_bench)):
             if selected and name not in selected:
                 continue
             started = time.perf_counter()

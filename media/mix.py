@@ -3,9 +3,10 @@
 The bed is first brought to a loudness relative to the narration target: at ``volume`` 1.0 it sits
 :data:`FULL_VOLUME_OFFSET_DB` under the voice, and ``volume`` scales that linearly (0.5 is another 6 dB down, so a
 bed at the default volume is 12 dB under the voice between lines). While the narration speaks, a sidechain
-compressor keyed by the (already normalised) narration pulls the bed down by another ~15-20 dB, so the voice stays
-at least 15 dB above the music; when the voice pauses, the bed comes back within about half a second. Keying on the
-normalised voice makes the ducking depth independent of how loud the TTS vendor delivered it.
+compressor keyed by the narration pulls the bed down by another ~20 dB, so the voice stays well over 15 dB above
+the music; when a line ends, the bed comes back up within about 0.4 s. The key is the narration normalised to the
+target and then levelled, so the ducking depth depends neither on how loud the TTS vendor delivered the voice nor
+on how loud each word is.
 
 Fades (in at the start, out at the end) are part of the bed itself: :func:`media.music_fit.fit_track` makes every
 bed (generated, vendor or the caller's own) exactly as long as the video, with its fades, before it gets here.
@@ -25,15 +26,19 @@ from media.probe import parse_ebur128
 
 #: Bed loudness at volume 1.0, relative to the narration target (dB).
 FULL_VOLUME_OFFSET_DB = -6.0
-#: Sidechain compressor. The key is the narration normalised to the target (syllables at about -15 to -35 dBFS RMS),
-#: so a -45 dBFS threshold with ratio 8 takes ~9 dB (soft words) to ~26 dB (stressed syllables) off the bed. With the
-#: bed 6-12 dB under the voice to begin with, every word stays 15 dB or more above the music at any volume.
-DUCK_THRESHOLD_DB = -45.0
-DUCK_RATIO = 8.0
-#: Attack: down within a syllable. Release: slow enough to stay down across the short pauses inside a sentence (a
-#: bed swelling between every two words is distracting), quick enough to come back up between lines.
+#: The key is levelled first (a fast, hard compressor with make-up gain): every word, stressed or soft, reaches the
+#: ducker at about -16 dBFS, so the bed ducks by about the same depth under a whispered "the" as under a shouted
+#: name, and a pause lets it go. Pure TTS silence stays silent (a gain cannot lift zeros).
+KEY_THRESHOLD_DB = -45.0
+KEY_MAKEUP_DB = 28.0
+#: The ducker: a levelled key ~24 dB over this threshold at ratio 12 takes ~22 dB off the bed. With the bed 6-12 dB
+#: under the voice to begin with, speech stays well over 15 dB above the music at any volume.
+DUCK_THRESHOLD_DB = -40.0
+DUCK_RATIO = 12.0
+#: Attack: down within a syllable. Release: holds across the short pauses inside a sentence (a bed swelling between
+#: every two words is distracting) and lets the bed back up within ~0.4 s after a line.
 DUCK_ATTACK_MS = 10.0
-DUCK_RELEASE_MS = 800.0
+DUCK_RELEASE_MS = 400.0
 #: How far ahead of the voice the compressor listens (see ``_lookahead``).
 DUCK_LOOKAHEAD_MS = 40.0
 SAMPLE_RATE = 48_000
@@ -74,10 +79,16 @@ def bed_stream(path: Path, samples: int, gain_db: float) -> Any:
     )
 
 
+def _levelled(key: Any) -> Any:
+    """The key with its dynamics flattened: any speech above the key threshold comes out near -16 dBFS."""
+    return key.filter("acompressor", threshold=f"{10 ** (KEY_THRESHOLD_DB / 20):.6f}", ratio=20, attack=5,
+                      release=100, makeup=f"{10 ** (KEY_MAKEUP_DB / 20):.4f}")
+
+
 def ducked(bed: Any, key: Any) -> Any:
     """The bed compressed by the narration ``key`` (a sidechain: the key is only listened to, never mixed in)."""
     return ffmpeg.filter(
-        [bed, key],
+        [bed, _levelled(key)],
         "sidechaincompress",
         threshold=f"{10 ** (DUCK_THRESHOLD_DB / 20):.6f}",
         ratio=DUCK_RATIO,

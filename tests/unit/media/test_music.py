@@ -100,12 +100,14 @@ def test_the_end_of_the_track_fades_to_silence() -> None:
 
 
 def bar_periodicity(track: np.ndarray, bpm: float) -> tuple[float, float]:
-    """Autocorrelation of the onset strength (rises of 10 ms log energy) at the bar period (±5 % for the seeded
-    tempo), and the same for the onsets shuffled in time: a steady rhythm scores far above its shuffle."""
-    mono = track.mean(axis=0)
-    hop = RATE // 100
-    energy = np.log10(np.square(mono[: mono.size // hop * hop].reshape(-1, hop)).mean(axis=1) + 1e-9)
-    onsets = np.clip(np.diff(energy), 0, None)
+    """Autocorrelation of the onset strength at the bar period (±5 % for the seeded tempo), and the same for the
+    onsets shuffled in time: a steady rhythm scores far above its shuffle. Onset strength is spectral flux (the
+    summed rises of log magnitude per 10 ms frame), the usual detector in beat tracking: it hears a soft kick under
+    a sustained pad, which broadband energy does not."""
+    mono = track.mean(axis=0).astype(np.float64)
+    frames = np.lib.stride_tricks.sliding_window_view(mono, 1024)[:: RATE // 100] * np.hanning(1024)
+    spectra = np.log1p(100 * np.abs(np.fft.rfft(frames, axis=1)))
+    onsets = np.clip(np.diff(spectra, axis=0), 0, None).sum(axis=1)
     onsets -= onsets.mean()
 
     def peak(x: np.ndarray) -> float:
@@ -116,10 +118,11 @@ def bar_periodicity(track: np.ndarray, bpm: float) -> tuple[float, float]:
     return peak(onsets), peak(np.random.default_rng(0).permutation(onsets))
 
 
-@pytest.mark.parametrize("mood", ["uplifting", "playful", "dramatic", "calm"])
+@pytest.mark.parametrize("mood", MOODS)
 def test_the_rhythm_repeats_every_bar(mood: Mood) -> None:
-    steady, shuffled = bar_periodicity(track_of(mood, 30.0), STYLES[mood].bpm)
-    assert steady > 2 * shuffled
+    steady, shuffled = bar_periodicity(track_of(mood), STYLES[mood].bpm)
+    assert steady > 0.5
+    assert steady > 3 * shuffled
 
 
 def test_the_dark_mood_is_darker_than_the_playful_one() -> None:
