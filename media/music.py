@@ -6,8 +6,10 @@ note events, and every event is rendered by :mod:`media.synth` and overlap-added
 rendered once and reused, so two minutes of music cost a few hundred distinct notes, not minutes of synthesis.
 
 Deterministic per ``(mood, seed, seconds)``: the seed picks the transposition, a small tempo change, the arpeggio
-pattern, the phrase order and per-hit dynamics, through a random generator seeded from a SHA-256 of the inputs (so
-the same inputs give the same bytes on every machine with the same numpy). Chords change with overlapping
+pattern, the phrase order and per-hit dynamics, through a random generator seeded from a SHA-256 of the inputs, so
+the same inputs give the same bytes (on one platform; numpy's vectorised float32 sine may differ in its last bit
+between CPU families, which can move a rare 16-bit sample by one step: cache keys name the inputs and
+``providers.local.music.RENDERER_VERSION``, never the bytes, so that is harmless). Chords change with overlapping
 envelopes (each pad chord's release runs under the next one's attack), so there are no clicks at note boundaries;
 the track is written to the sample-exact length with a short fade at the end so a cut never lands mid-wave.
 Longer fades and any looping happen in :mod:`media.music_fit`.

@@ -200,7 +200,8 @@ class ReplicateVideoProvider:
         return out
 
 
-#: Stable Audio 2.5 on Replicate (an official model: created on its model path, no version id). Its input schema:
+#: Stable Audio 2.5 on Replicate, created on its model path like the other models here (not yet confirmed against
+#: the live API: the model page also lists version ids; see docs/providers.md). Its input schema:
 #: ``prompt``, ``duration`` (seconds, 1-190; an older version 1-180, so we stay within that), ``seed``, ``steps``,
 #: ``cfg_scale``; the output is one audio file URL.
 MUSIC_MODEL = "stability-ai/stable-audio-2.5"

@@ -45,7 +45,7 @@ def test_stable_audio_gets_the_mood_prompt_length_and_seed(replicate_fake_server
     }]
 
 
-def test_stable_audio_is_created_on_the_official_model_path(replicate_fake_server: ReplicateFake) -> None:
+def test_stable_audio_is_created_on_its_model_path(replicate_fake_server: ReplicateFake) -> None:
     replicate_api.ReplicateMusicProvider().compose(MusicRequest("calm", 12.0, 1))
     assert replicate_fake_server.calls["POST /v1/models/(?P<owner>[\\w.\\-]+)/(?P<name>[\\w.\\-]+)/predictions"] == 1
 
