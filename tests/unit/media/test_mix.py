@@ -46,7 +46,9 @@ def write_line(path: Path) -> list[tuple[float, float]]:
         phase = 2 * np.pi * np.cumsum(f0) / SPEECH_RATE
         formants = {k: np.exp(-((k * 130 - 550) / 300) ** 2) + 0.5 * np.exp(-((k * 130 - 1600) / 500) ** 2)
                     for k in range(1, 30)}
-        voiced = sum(w * np.sin(k * phase) for k, w in formants.items())
+        # harmonics with scattered phases, as a vocal tract leaves them (phase-aligned ones would be a pulse train
+        # with an unnaturally high crest factor)
+        voiced = sum(w * np.sin(k * phase + rng.uniform(0, 2 * np.pi)) for k, w in formants.items())
         syllables = 1 + (seconds > 0.3)
         envelope = np.sin(np.pi * syllables * t / seconds) ** 2
         word = voiced * envelope / np.abs(voiced).max()
