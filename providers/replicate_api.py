@@ -1,5 +1,5 @@
-"""Replicate: FLUX / Imagen / Recraft / SD stills, Kling / Veo / Seedance / Luma / Hailuo / Runway clips and Stable Audio
-music.
+"""Replicate: FLUX / Imagen / Recraft / SD stills, Kling / Veo / Seedance / Luma / Hailuo / Runway clips and Stable
+Audio music.
 
 The only module that imports ``replicate``. Measured with replicate 1.0.7, and why the code looks like this:
 
