@@ -46,7 +46,9 @@ from core.secrets import api_keys, generated_api_key_path
 from core.settings import Settings, get_settings
 from flows.names import NARRATIVE
 
-HEALTH_TIMEOUT = 60.0
+# Prefect's server takes ~10 s to become ready on an idle 2-core machine and several times that under load (a
+# first start runs its migrations); giving up early turns a slow machine into a failed start.
+HEALTH_TIMEOUT = 180.0
 
 
 def child_env(settings: Settings, db_url: str) -> dict[str, str]:
