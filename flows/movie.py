@@ -11,32 +11,25 @@ the length of the movie.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core import catalog
 from core.contract import MovieRequest
 from core.errors import JobFailed, ReelflowError
-from core.results import SceneSpec, VideoResult, VoiceAsset
+from core.results import SceneSpec, VideoResult
 from core.script import MovieScript
 from core.settings import get_settings
-from flows.narrative import fail, job_id, storyboard, wait_all
+from flows.common import Frame, finish, job_id, run_scenes, storyboard, submit_scenes
 from flows.progress import Progress
 from flows.webhooks import on_terminal
 from media.clip_plan import ClipPlan, plan_clips
 from media.timing import NARRATION_TAIL_S
-from tasks.assembly import assemble, publish
 from tasks.common import configured
-from tasks.images import make_image
 from tasks.planning import scene_seed
 from tasks.script import write_script
-from tasks.speech import speak
-from tasks.video import RenderedScene, animate, render_scene
 
 # Relative cost of each stage, for a progress figure that moves with the work actually done.
 WEIGHTS = {"prompt_generation": 5.0, "image_generation": 15.0, "speech_generation": 10.0,
@@ -97,41 +90,19 @@ def movie(request: MovieRequest) -> VideoResult:
     logger.info("%.2f s as %d clips %s at %dx%d", plan.total, n, list(plan.clips), width, height)
     script = _script(progress, request, plan)
     plan_specs = scene_specs(script, plan)
-    fade = FADE_S if spec.transition == "fade" else 0.0
 
-    # Scene-major submission, as in narratives; a clip needs only its still, so it never waits for the voice.
-    images: list[PrefectFuture[str]] = []
-    voices: list[PrefectFuture[VoiceAsset] | None] = []
-    videos: list[PrefectFuture[str]] = []
-    scenes: list[PrefectFuture[RenderedScene]] = []
-    for s in plan_specs:
-        images.append(configured(make_image).submit(s, spec.image_model or "", width, height, spec.aspect_ratio))
-        narrated = spec.narration and bool(s.text)
-        voices.append(configured(speak).submit(s, voice.provider, voice.speaker, (s.duration or 0) - NARRATION_TAIL_S)
-                      if narrated else None)
-        videos.append(configured(animate).submit(s, images[-1], None, spec.video_model or "", width, height, fps))
-        scenes.append(configured(render_scene).submit(s, images[-1], voices[-1], videos[-1], width, height, fps,
-                                                      fade))
-    pending: dict[PrefectFuture[Any], tuple[str, int]] = {}
-    for stage, futures in (("image_generation", images), ("speech_generation", voices),
-                           ("ai_video_generation", videos), ("frame_generation", scenes)):
-        pending.update({f: (stage, s.index) for f, s in zip(futures, plan_specs, strict=True) if f is not None})
-        progress.begin(stage)
-    for _ in range(sum(v is None for v in voices) if spec.narration else 0):
-        progress.step("speech_generation")  # a silent scene has nothing to narrate: its speech is done
-    wait_all(progress, pending)
+    frame = Frame(spec.image_model or "", spec.video_model or "", width, height, fps, spec.aspect_ratio,
+                  FADE_S if spec.transition == "fade" else 0.0)
 
-    rendered = [f.result() for f in scenes]
-    narration = [f.result() if f else None for f in voices]
-    try:
-        assembled = configured(assemble)(rendered, narration)
-        progress.step("video_generation")
-        result: VideoResult = configured(publish)(
-            job_id(), assembled, plan_specs, [f.result() for f in images], rendered, narration,
-            [f.result() for f in videos], spec.aspect_ratio,
-        )
-    except Exception as exc:
-        raise fail(progress, "video_generation", None, exc) from exc
+    def narrate(s: SceneSpec) -> tuple[str, str, float | None] | None:
+        """The voice and the longest it may speak (the planned scene minus a breath), None for a silent scene."""
+        if not (spec.narration and s.text):
+            return None
+        return voice.provider, voice.speaker, (s.duration or 0) - NARRATION_TAIL_S
+
+    work = submit_scenes(plan_specs, frame, narrate)
+    run_scenes(progress, work, silent_done=spec.narration)
+    result = finish(progress, work, spec.aspect_ratio)
     progress.finish()
     board = f"Style: {script.style.prefix()}(script by {script.written_by})\n\n{storyboard(plan_specs, result)}"
     create_markdown_artifact(board, key=f"storyboard-{job_id()[:8]}", description="Storyboard")

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.contract import NarrativeRequest
-from core.errors import JobFailed, ReelflowError
-from core.results import SceneSpec, VideoResult, VoiceAsset
+from core.results import VideoResult
 from core.settings import get_settings
+from flows.common import Frame, finish, job_id, run_scenes, storyboard, submit_scenes
 from flows.progress import Progress
 from flows.webhooks import on_terminal
-from tasks.assembly import assemble, publish
-from tasks.common import configured, storage
-from tasks.images import make_image
 from tasks.planning import plan_scenes
-from tasks.speech import speak
-from tasks.video import RenderedScene, animate, render_scene
 
 # Relative cost of each stage, for a progress figure that moves with the work actually done.
 WEIGHTS = {"image_generation": 25.0, "speech_generation": 15.0, "ai_video_generation": 20.0,
@@ -30,42 +22,6 @@ WEIGHTS = {"image_generation": 25.0, "speech_generation": 15.0, "ai_video_genera
 
 def run_name() -> str:
     return f"narrative-{str(flow_run.get_id() or 'local')[:8]}"
-
-
-def job_id() -> str:
-    """The request id (flow-run id) this job publishes its files under."""
-    return str(flow_run.get_id() or "local")
-
-
-def fail(progress: Progress, stage: str, scene: int | None, exc: BaseException) -> JobFailed:
-    """Record the failure where status reads it and build the error the flow fails with."""
-    reason = str(exc) if isinstance(exc, ReelflowError) else f"{type(exc).__name__}: {exc}"
-    where = f" for scene {scene}" if scene is not None else ""
-    message = f"{stage} failed{where}: {reason}"
-    progress.fail(stage, message)
-    return JobFailed(message)
-
-
-def wait_all(progress: Progress, futures: dict[PrefectFuture[Any], tuple[str, int]]) -> None:
-    """Advance progress as tasks finish; stop at the first failure with a message naming stage and scene."""
-    for future in as_completed(list(futures)):
-        stage, index = futures[future]
-        try:
-            future.result()
-        except Exception as exc:
-            raise fail(progress, stage, index, exc) from exc
-        progress.step(stage)
-
-
-def storyboard(plan: list[SceneSpec], result: VideoResult) -> str:
-    root = storage().url
-    rows = [f"| {s.index} | {p.text} | {s.duration:.2f} s | `{root}/{s.image}` | `{root}/{s.clip}` |"
-            for p, s in zip(plan, result.scenes, strict=True)]
-    return "\n".join([
-        f"# Storyboard ({len(plan)} scenes, {result.duration:.2f} s, {result.width}×{result.height})",
-        f"Video: `{root}/{result.video}`", "",
-        "| scene | line | duration | still | clip |", "|---|---|---|---|---|", *rows,
-    ])
 
 
 @flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
@@ -90,36 +46,11 @@ def narrative(request: NarrativeRequest) -> VideoResult:
     progress.start()
     logger.info("%d scenes at %dx%d, voice %s/%s", n, width, height, voice.provider, voice.speaker)
 
-    # Scene-major submission: scene 1's render can start as soon as its narration is done, while later scenes
-    # are still being drawn and narrated (the thread pool runs tasks in submission order).
-    pending: dict[PrefectFuture[Any], tuple[str, int]] = {}
-    images: list[PrefectFuture[str]] = []
-    voices: list[PrefectFuture[VoiceAsset]] = []
-    videos: list[PrefectFuture[str] | None] = []
-    scenes: list[PrefectFuture[RenderedScene]] = []
-    for s in plan:
-        images.append(configured(make_image).submit(s, spec.image_model or "", width, height, spec.aspect_ratio))
-        voices.append(configured(speak).submit(s, voice.provider, voice.speaker))
-        videos.append(configured(animate).submit(s, images[-1], voices[-1], spec.video_model or "", width, height,
-                                                 fps) if generative else None)
-        scenes.append(configured(render_scene).submit(s, images[-1], voices[-1], videos[-1], width, height, fps))
-    for stage, futures in (("image_generation", images), ("speech_generation", voices),
-                           ("ai_video_generation", videos), ("frame_generation", scenes)):
-        pending.update({f: (stage, s.index) for f, s in zip(futures, plan, strict=True) if f is not None})
-        progress.begin(stage)
-    wait_all(progress, pending)
-
-    rendered = [f.result() for f in scenes]
-    narration = [f.result() for f in voices]
-    try:
-        assembled = configured(assemble)(rendered, narration)
-        progress.step("video_generation")
-        result = configured(publish)(
-            job_id(), assembled, plan, [f.result() for f in images], rendered, narration,
-            [f.result() if f else None for f in videos], spec.aspect_ratio,
-        )
-    except Exception as exc:
-        raise fail(progress, "video_generation", None, exc) from exc
+    frame = Frame(spec.image_model or "", spec.video_model if generative else None, width, height, fps,
+                  spec.aspect_ratio)
+    work = submit_scenes(plan, frame, lambda s: (voice.provider, voice.speaker, None))
+    run_scenes(progress, work)
+    result = finish(progress, work, spec.aspect_ratio)
     progress.finish()
     create_markdown_artifact(storyboard(plan, result), key=f"storyboard-{job_id()[:8]}", description="Storyboard")
     logger.info("video ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)

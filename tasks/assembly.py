@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import task
 
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
@@ -10,7 +12,7 @@ from media.assemble import concat_clips, extract_poster, mux
 from media.audio import build_narration
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
 from media.probe import probe
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, renderer_of, storage, workdir
+from tasks.common import RENDERER_VERSION, asset_cache, renderer_of, storage, stored, workdir
 from tasks.video import RenderedScene
 
 
@@ -24,12 +26,9 @@ def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -
 @task(name="assemble", task_run_name="assemble", cache_key_fn=asset_cache(assembly_key))
 def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> str:
     """Concatenate the clips without re-encoding and mux one loudness-normalised narration track."""
-    key = assembly_key(scenes, voices)
     store = storage()
-    if store.exists(key):
-        return key
-    inject_fault("assemble")
-    with workdir() as tmp:
+
+    def join(tmp: Path) -> Path:
         clips = [store.local_copy(s.clip, tmp) for s in scenes]
         video = concat_clips(clips, tmp / "video.mp4")
         segments = [
@@ -37,8 +36,9 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> st
             for s, v in zip(scenes, voices, strict=True)
         ]
         audio = build_narration(segments, tmp / "narration.m4a")
-        store.put_file(key, mux(video, audio, tmp / "final.mp4"))
-    return key
+        return mux(video, audio, tmp / "final.mp4")
+
+    return stored(assembly_key(scenes, voices), join, task="assemble")
 
 
 def scene_renderers(image: str, voice: VoiceAsset | None, video: str | None) -> dict[str, str]:
@@ -62,7 +62,6 @@ def whole_video_cues(scenes: list[RenderedScene], voices: list[VoiceAsset | None
     return cues
 
 
-@task(name="publish", task_run_name="publish")
 def publish(
     job_id: str,
     assembled: str,
@@ -73,7 +72,11 @@ def publish(
     videos: list[str | None],
     aspect_ratio: str,
 ) -> VideoResult:
-    """Put the final MP4, SRT/VTT captions and a poster under ``jobs/<id>/`` and describe them."""
+    """Put the final MP4, SRT/VTT captions and a poster under ``jobs/<id>/`` and describe them.
+
+    A plain function run in the flow, not a task: its files belong to this job (nothing to cache) and its failure
+    is not transient (nothing to retry), so a task run would only add bookkeeping beside the renders.
+    """
     store = storage()
     prefix = f"jobs/{job_id}"
     with workdir() as tmp:

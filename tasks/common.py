@@ -2,7 +2,9 @@
 
 Task caching is content-addressed: a task's cache key is derived from the storage key of the asset it produces,
 and the key is only trusted while that asset is still in storage. If the asset is gone, the stale cache record is
-dropped, so Prefect runs the task again instead of returning a key that points at nothing.
+dropped, so Prefect runs the task again instead of returning a key that points at nothing. Inside the task,
+:func:`stored` is the one "reuse if stored, else render and store" step every asset task takes (a second,
+storage-level cache: it also serves assets another flow run made, whose Prefect record this run cannot see).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -146,6 +148,29 @@ def renderer_of(key: str) -> str | None:
     note = key.rsplit(".", 1)[0] + ".by.json"
     store = storage()
     return str(json.loads(store.get_bytes(note))["rendered_by"]) if store.exists(note) else None
+
+
+def stored(
+    key: str, make: Callable[[Path], Path | bytes], *, task: str, text: str = "", beside: Sequence[str] = ()
+) -> str:
+    """Return ``key`` once the asset is in storage: reused when it (and every key in ``beside``) is there, else
+    made by ``make(scratch dir)`` (a file or its bytes) and stored under ``key``.
+
+    ``task``/``text`` name the step for ``REELFLOW_INJECT_FAULTS``, which only fires when there is work to do, so a
+    resumed job gets past a fault it no longer needs to cross. ``make`` may store companions itself (``beside``);
+    it runs before the main key is written, so an existing ``key`` always has them.
+    """
+    store = storage()
+    if store.exists(key) and all(store.exists(other) for other in beside):
+        return key
+    inject_fault(task, text)
+    with workdir() as tmp:
+        made = make(tmp)
+        if isinstance(made, bytes):
+            store.put_bytes(key, made)
+        else:
+            store.put_file(key, made)
+    return key
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from core.results import SceneSpec
 from core.storage import content_key
 from providers import registry
 from providers.base import ImageRequest
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, record_renderer, storage, vendor_slot
+from tasks.common import RENDERER_VERSION, asset_cache, record_renderer, stored, vendor_slot
 
 
 def image_key(scene: SceneSpec, model: str, width: int, height: int, aspect_ratio: str) -> str:
@@ -22,12 +22,12 @@ def image_key(scene: SceneSpec, model: str, width: int, height: int, aspect_rati
 def make_image(scene: SceneSpec, model: str, width: int, height: int, aspect_ratio: str) -> str:
     """Generate (or find) the scene's still and return its storage key."""
     key = image_key(scene, model, width, height, aspect_ratio)
-    store = storage()
-    if not store.exists(key):
-        inject_fault("make-image", scene.text)
+
+    def draw(_: object) -> bytes:
         request = ImageRequest(scene.image_prompt, width, height, scene.seed, aspect_ratio)
         with vendor_slot(registry.renderer_for(model)):
             data, rendered_by = registry.generate_image(model, request)
         record_renderer(key, rendered_by)
-        store.put_bytes(key, data)
-    return key
+        return data
+
+    return stored(key, draw, task="make-image", text=scene.text)

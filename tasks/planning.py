@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from prefect import task
-
 from core.contract import NarrativeInput
 from core.results import SceneSpec
 
@@ -15,9 +13,11 @@ def scene_seed(text: str, index: int) -> int:
     return int(hashlib.sha256(f"{index}:{text}".encode()).hexdigest()[:8], 16)
 
 
-@task(name="plan-scenes", task_run_name="plan-scenes")
 def plan_scenes(request: NarrativeInput) -> list[SceneSpec]:
-    """Turn the narrative's lines into scenes (1-based index, prompt, seed)."""
+    """Turn the narrative's lines into scenes (1-based index, prompt, seed).
+
+    Plain bookkeeping run inline in the flow: a task run here cost more than the work and cached nothing.
+    """
     return [
         SceneSpec(index=i, text=line, image_prompt=line, seed=scene_seed(line, i))
         for i, line in enumerate(request.prompt_list, start=1)

@@ -14,7 +14,7 @@ from core.contract import MovieInput
 from core.script import MovieScript
 from core.storage import content_key
 from providers.script_writer import write_movie_script, writer_name
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage
+from tasks.common import RENDERER_VERSION, asset_cache, storage, stored
 
 
 def script_key(request: MovieInput, durations: list[float]) -> str:
@@ -28,10 +28,9 @@ def script_key(request: MovieInput, durations: list[float]) -> str:
 def write_script(request: MovieInput, durations: list[float]) -> MovieScript:
     """Write (or find) the script: a style sheet and one scene per planned on-screen duration."""
     key = script_key(request, durations)
-    store = storage()
-    if store.exists(key):
-        return MovieScript.model_validate_json(store.get_bytes(key))
-    inject_fault("write-script", request.prompt)
-    script = write_movie_script(request.prompt, durations, request.narration)
-    store.put_bytes(key, script.model_dump_json().encode())
-    return script
+
+    def write(_: object) -> bytes:
+        return write_movie_script(request.prompt, durations, request.narration).model_dump_json().encode()
+
+    return MovieScript.model_validate_json(storage().get_bytes(stored(key, write, task="write-script",
+                                                                      text=request.prompt)))

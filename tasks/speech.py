@@ -12,7 +12,7 @@ from media.captions import Word
 from media.speech_fit import apply_fit, plan_fit
 from providers import registry
 from providers.base import Speech
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, storage, vendor_slot, workdir
+from tasks.common import RENDERER_VERSION, asset_cache, storage, stored, vendor_slot, workdir
 
 
 def voice_key(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None) -> str:
@@ -39,21 +39,17 @@ def speak(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | No
     """
     key = voice_key(scene, provider, speaker, max_seconds)
     meta_key = key.removesuffix(".wav") + ".json"
-    store = storage()
-    if store.exists(key) and store.exists(meta_key):
-        return VoiceAsset.model_validate_json(store.get_bytes(meta_key))
-    inject_fault("speak", scene.text)
-    with vendor_slot(registry.voice_renderer_for(provider)):
-        speech = registry.synthesize(provider, scene.text, speaker)
-    wav, words, duration = speech.wav, speech.words, speech.duration
-    if max_seconds is not None and duration > max_seconds:
-        wav, words, duration = _fit(speech, max_seconds)
-    asset = VoiceAsset(
-        wav=key,
-        words=[TimedWord(text=w.text, start=w.start, end=w.end) for w in words],
-        duration=duration,
-        rendered_by=speech.rendered_by,
-    )
-    store.put_bytes(meta_key, json.dumps(asset.model_dump()).encode())
-    store.put_bytes(key, wav)
-    return asset
+
+    def narrate(_: object) -> bytes:
+        with vendor_slot(registry.voice_renderer_for(provider)):
+            speech = registry.synthesize(provider, scene.text, speaker)
+        wav, words, duration = speech.wav, speech.words, speech.duration
+        if max_seconds is not None and duration > max_seconds:
+            wav, words, duration = _fit(speech, max_seconds)
+        storage().put_bytes(key, wav)
+        asset = VoiceAsset(wav=key, words=[TimedWord(text=w.text, start=w.start, end=w.end) for w in words],
+                           duration=duration, rendered_by=speech.rendered_by)
+        return json.dumps(asset.model_dump()).encode()
+
+    stored(meta_key, narrate, task="speak", text=scene.text, beside=(key,))
+    return VoiceAsset.model_validate_json(storage().get_bytes(meta_key))

@@ -1,19 +1,31 @@
-"""Per-scene video: the optional image-to-video clip, then the finished scene clip with motion and captions."""
+"""Per-scene video: the optional image-to-video clip, then the finished scene clip with motion and captions.
+
+When the video model is rendered locally (offline, or the local fallback), the flow skips ``animate``: the scene
+clip is made straight from the still, motion, captions and fades in one encode, rather than encoding a motion clip
+and then encoding it again to burn the captions in (see :func:`local_motion`). A vendor clip keeps its caption pass.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
 from core import catalog
 from core.results import SceneSpec, VoiceAsset
+from core.settings import get_settings
 from core.storage import content_key
 from media.captions import Word, group_words, write_scene_ass
 from media.scene import motion_for, render_still_clip, render_video_clip
 from media.timing import scene_duration
 from providers import registry
 from providers.base import ClipRequest
-from tasks.common import RENDERER_VERSION, asset_cache, inject_fault, record_renderer, storage, vendor_slot, workdir
+from tasks.common import RENDERER_VERSION, asset_cache, record_renderer, storage, stored, vendor_slot
+
+#: How scene clips are made (2: one encode per still scene, OpenCV motion); part of the scene key with the x264
+#: preset, so a changed method or ``REELFLOW_X264_PRESET`` renders anew instead of reusing older clips.
+SCENE_RENDER = "2"
 
 
 class RenderedScene(BaseModel):
@@ -61,21 +73,24 @@ def animate(
     """Turn the scene's still into a clip of the model's nearest clip length (offline: Ken-Burns motion)."""
     key = animation_key(scene, image, voice, model, width, height, fps)
     seconds = _clip_seconds(scene, model, voice, fps)
-    store = storage()
-    if store.exists(key):
-        return key
-    inject_fault("animate", scene.text)
-    with workdir() as tmp:
+
+    def generate(tmp: Path) -> Path:
         request = ClipRequest(
-            image=store.local_copy(image, tmp), prompt=scene.image_prompt, duration=seconds,
+            image=storage().local_copy(image, tmp), prompt=scene.image_prompt, duration=seconds,
             width=width, height=height, fps=fps, motion_index=scene.index,
             aspect_ratio="16:9" if width > height else "9:16" if width < height else "1:1",
         )
         with vendor_slot(registry.renderer_for(model)):
             path, rendered_by = registry.animate(model, request, tmp / "clip.mp4")
         record_renderer(key, rendered_by)
-        store.put_file(key, path)
-    return key
+        return path
+
+    return stored(key, generate, task="animate", text=scene.text)
+
+
+def local_motion(model: str | None) -> bool:
+    """True when ``model``'s clips would be made here from the still: the scene render then makes the motion."""
+    return bool(model) and registry.renderer_for(model or "") == "local"
 
 
 def scene_key(
@@ -85,7 +100,7 @@ def scene_key(
     return content_key(
         "scene", "mp4", image=image, video=video, words=voice.model_dump() if voice else None,
         size=f"{width}x{height}", fps=fps, motion=motion_for(scene.index), renderer=RENDERER_VERSION,
-        **_planned(scene, fade),
+        encode=f"{SCENE_RENDER}:{get_settings().x264_preset}", **_planned(scene, fade),
     )
 
 
@@ -100,21 +115,20 @@ def render_scene(
     """
     key = scene_key(scene, image, voice, video, width, height, fps, fade)
     duration = scene.duration or scene_duration(voice.duration if voice else None, fps)
-    store = storage()
-    if store.exists(key):
-        return RenderedScene(index=scene.index, clip=key, duration=duration)
-    inject_fault("render-scene", scene.text)
-    with workdir() as tmp:
+    preset = get_settings().x264_preset
+
+    def render(tmp: Path) -> Path:
+        store = storage()
         ass = None
         if voice and voice.words:
             cues = group_words([Word(w.text, w.start, w.end) for w in voice.words])
             ass = write_scene_ass(cues, width, height, tmp / "captions.ass")
         out = tmp / "scene.mp4"
         if video:
-            render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width, height=height,
-                              fps=fps, ass=ass, fade=fade)
-        else:
-            render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
-                              fps=fps, motion=motion_for(scene.index), ass=ass, fade=fade)
-        store.put_file(key, out)
-    return RenderedScene(index=scene.index, clip=key, duration=duration)
+            return render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width,
+                                     height=height, fps=fps, ass=ass, fade=fade, preset=preset)
+        return render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
+                                 fps=fps, motion=motion_for(scene.index), ass=ass, fade=fade, preset=preset)
+
+    return RenderedScene(index=scene.index, clip=stored(key, render, task="render-scene", text=scene.text),
+                         duration=duration)

@@ -1,0 +1,160 @@
+"""What the narrative and movie flows share: failure messages, waiting on scene tasks, the per-scene submit loop,
+assembly and publishing, and the storyboard artifact.
+
+Both flows render scenes the same way (a still, its narration, an optional clip, the scene video), so the loop that
+submits those tasks lives here once; a flow only decides what each scene is (its plan) and how it is narrated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect.futures import PrefectFuture, as_completed
+from prefect.runtime import flow_run
+
+from core.errors import JobFailed, ReelflowError
+from core.results import SceneSpec, VideoResult, VoiceAsset
+from flows.progress import Progress
+from tasks.assembly import assemble, publish
+from tasks.common import configured, storage
+from tasks.images import make_image
+from tasks.speech import speak
+from tasks.video import RenderedScene, animate, local_motion, render_scene
+
+#: The scene stages in the order the submit loop registers them (progress moves through them in this order).
+SCENE_STAGES = ("image_generation", "speech_generation", "ai_video_generation", "frame_generation")
+
+
+def job_id() -> str:
+    """The request id (flow-run id) this job publishes its files under."""
+    return str(flow_run.get_id() or "local")
+
+
+def fail(progress: Progress, stage: str, scene: int | None, exc: BaseException) -> JobFailed:
+    """Record the failure where status reads it and build the error the flow fails with."""
+    reason = str(exc) if isinstance(exc, ReelflowError) else f"{type(exc).__name__}: {exc}"
+    where = f" for scene {scene}" if scene is not None else ""
+    message = f"{stage} failed{where}: {reason}"
+    progress.fail(stage, message)
+    return JobFailed(message)
+
+
+def wait_all(
+    progress: Progress, futures: dict[PrefectFuture[Any], tuple[str, int]], also: dict[str, str] | None = None
+) -> None:
+    """Advance progress as tasks finish; stop at the first failure with a message naming stage and scene.
+
+    ``also`` maps a stage to one its tasks complete as well (a scene render that made the motion clip itself).
+    """
+    for future in as_completed(list(futures)):
+        stage, index = futures[future]
+        try:
+            future.result()
+        except Exception as exc:
+            raise fail(progress, stage, index, exc) from exc
+        progress.step(stage)
+        if also and stage in also:
+            progress.step(also[stage])
+
+
+@dataclass
+class SceneWork:
+    """The futures of every scene's tasks, in plan order (``None`` where a scene has no such task)."""
+
+    plan: list[SceneSpec]
+    images: list[PrefectFuture[str]] = field(default_factory=list)
+    voices: list[PrefectFuture[VoiceAsset] | None] = field(default_factory=list)
+    videos: list[PrefectFuture[str] | None] = field(default_factory=list)
+    scenes: list[PrefectFuture[RenderedScene]] = field(default_factory=list)
+    #: True when the scene render makes the motion clip itself (a locally rendered video model).
+    local_clips: bool = False
+
+    def pending(self) -> dict[PrefectFuture[Any], tuple[str, int]]:
+        """Every future with the stage and scene a failure of it is reported under."""
+        pending: dict[PrefectFuture[Any], tuple[str, int]] = {}
+        for stage, futures in zip(SCENE_STAGES, (self.images, self.voices, self.videos, self.scenes), strict=True):
+            pending.update({f: (stage, s.index) for f, s in zip(futures, self.plan, strict=True) if f is not None})
+        return pending
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Output geometry and models shared by every scene of a job."""
+
+    image_model: str
+    video_model: str | None
+    width: int
+    height: int
+    fps: int
+    aspect_ratio: str
+    fade: float = 0.0
+
+
+def submit_scenes(
+    plan: list[SceneSpec], frame: Frame, narrate: Callable[[SceneSpec], tuple[str, str, float | None] | None]
+) -> SceneWork:
+    """Submit every scene's tasks scene-major: scene 1's render can start as soon as its inputs are done, while
+    later scenes are still being drawn and narrated (the thread pool runs tasks in submission order).
+
+    ``narrate(scene)`` gives (voice provider, speaker, longest narration in seconds or None), or None for a silent
+    scene. A clip of planned length (movies) needs only its still; otherwise its length follows the narration.
+    When the video model renders locally the scene render makes the motion itself, in the same encode as the
+    captions, so no ``animate`` task is submitted.
+    """
+    work = SceneWork(plan, local_clips=local_motion(frame.video_model))
+    w, h, fps = frame.width, frame.height, frame.fps
+    for s in plan:
+        image = configured(make_image).submit(s, frame.image_model, w, h, frame.aspect_ratio)
+        voicing = narrate(s)
+        voice = configured(speak).submit(s, *voicing) if voicing else None
+        video = None
+        if frame.video_model and not work.local_clips:
+            waits_for = voice if s.clip_length is None else None
+            video = configured(animate).submit(s, image, waits_for, frame.video_model, w, h, fps)
+        work.images.append(image)
+        work.voices.append(voice)
+        work.videos.append(video)
+        work.scenes.append(configured(render_scene).submit(s, image, voice, video, w, h, fps, frame.fade))
+    return work
+
+
+def run_scenes(progress: Progress, work: SceneWork, silent_done: bool = False) -> None:
+    """Wait for every scene task, moving progress through the scene stages; the first failure fails the job.
+
+    ``silent_done``: a scene with nothing to narrate counts as narrated (its speech is done without a task).
+    """
+    for stage in SCENE_STAGES:
+        progress.begin(stage)
+    for _ in range(sum(v is None for v in work.voices) if silent_done else 0):
+        progress.step("speech_generation")
+    wait_all(progress, work.pending(), {"frame_generation": "ai_video_generation"} if work.local_clips else None)
+
+
+def finish(progress: Progress, work: SceneWork, aspect_ratio: str) -> VideoResult:
+    """Assemble the rendered scenes and publish the job's files; a failure fails the "video_generation" stage."""
+    rendered = [f.result() for f in work.scenes]
+    narration = [f.result() if f else None for f in work.voices]
+    videos = [f.result() if f else (r.clip if work.local_clips else None) for f, r in zip(work.videos, rendered,
+                                                                                         strict=True)]
+    try:
+        assembled = configured(assemble)(rendered, narration)
+        progress.step("video_generation")
+        result = publish(job_id(), assembled, work.plan, [f.result() for f in work.images], rendered, narration,
+                         videos, aspect_ratio)
+    except Exception as exc:
+        raise fail(progress, "video_generation", None, exc) from exc
+    return result
+
+
+def storyboard(plan: list[SceneSpec], result: VideoResult) -> str:
+    """A markdown table of the scenes (line, length, still, clip) for the flow run's artifact."""
+    root = storage().url
+    rows = [f"| {s.index} | {p.text} | {s.duration:.2f} s | `{root}/{s.image}` | `{root}/{s.clip}` |"
+            for p, s in zip(plan, result.scenes, strict=True)]
+    return "\n".join([
+        f"# Storyboard ({len(plan)} scenes, {result.duration:.2f} s, {result.width}×{result.height})",
+        f"Video: `{root}/{result.video}`", "",
+        "| scene | line | duration | still | clip |", "|---|---|---|---|---|", *rows,
+    ])
