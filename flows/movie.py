@@ -16,7 +16,6 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
-from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core import catalog
@@ -27,6 +26,7 @@ from core.script import MovieScript
 from core.settings import get_settings
 from flows.narrative import fail, job_id, storyboard, wait_all
 from flows.progress import Progress
+from flows.records import job_run_name
 from flows.webhooks import on_terminal
 from media.clip_plan import ClipPlan, plan_clips
 from media.timing import NARRATION_TAIL_S
@@ -46,7 +46,7 @@ FADE_S = 0.25
 
 
 def run_name() -> str:
-    return f"movie-{str(flow_run.get_id() or 'local')[:8]}"
+    return job_run_name("movie")
 
 
 def scene_specs(script: MovieScript, plan: ClipPlan) -> list[SceneSpec]:

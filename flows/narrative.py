@@ -15,6 +15,7 @@ from core.errors import JobFailed, ReelflowError
 from core.results import SceneSpec, VideoResult, VoiceAsset
 from core.settings import get_settings
 from flows.progress import Progress
+from flows.records import current_request_id, job_run_name
 from flows.webhooks import on_terminal
 from tasks.assembly import assemble, publish
 from tasks.common import configured, storage
@@ -29,12 +30,12 @@ WEIGHTS = {"image_generation": 25.0, "speech_generation": 15.0, "ai_video_genera
 
 
 def run_name() -> str:
-    return f"narrative-{str(flow_run.get_id() or 'local')[:8]}"
+    return job_run_name("narrative")
 
 
 def job_id() -> str:
-    """The request id (flow-run id) this job publishes its files under."""
-    return str(flow_run.get_id() or "local")
+    """The request id this job publishes its files under (the intake's; the run's own id for a direct run)."""
+    return current_request_id() or str(flow_run.get_id() or "local")
 
 
 def fail(progress: Progress, stage: str, scene: int | None, exc: BaseException) -> JobFailed:
