@@ -37,7 +37,3 @@ def caller_key_id(request: Request) -> str:
 
 
 KeyIdDep = Annotated[str, Depends(caller_key_id)]
-
-
-def owner_tag(kid: str) -> str:
-    return f"key:{kid}"

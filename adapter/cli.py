@@ -157,6 +157,16 @@ def reconcile() -> None:
 
 
 @app.command()
+def dispatch() -> None:
+    """Turn accepted jobs (the intake table) into Prefect flow runs until SIGTERM/SIGINT. `reelflow serve` runs one;
+    run more next to a scale-out deployment (they share the work safely). Needs PREFECT_API_URL and
+    REELFLOW_DATABASE_URL (or REELFLOW_INTAKE_URL)."""
+    from flows.dispatch import main as run_dispatcher
+
+    run_dispatcher()
+
+
+@app.command()
 def batch(
     manifest: Annotated[str, typer.Argument(help="JSONL manifest: a local path or a storage URL (s3://...).")],
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Start the valid lines anyway.")] = False,

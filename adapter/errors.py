@@ -10,9 +10,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import InvalidRequest, NotFound, ReelflowError
+from core.intake import AdmissionRefused
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,16 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidRequest)
     async def invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
         return _message(400, str(exc))
+
+    @app.exception_handler(AdmissionRefused)
+    async def refused(_: Request, exc: AdmissionRefused) -> JSONResponse:
+        return JSONResponse(status_code=429, content={"message": str(exc)},
+                            headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(SQLAlchemyError)
+    async def intake_down(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.warning("intake error on %s %s: %s", request.method, request.url.path, exc)
+        return _message(503, "the job intake (PostgreSQL) is not reachable; try again shortly")
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

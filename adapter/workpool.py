@@ -25,6 +25,7 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.jobstate import BATCH_FINISHED, JOB_TAG, SERVICE_TAG, owner_tag
 from core.manifest import BatchRequest, Manifest
 from core.secrets import api_keys, key_id
 from core.settings import get_settings
@@ -93,9 +94,13 @@ def submit(source: str, manifest: Manifest, request: dict[str, Any], console: Co
 
     parameters = {"request": BatchRequest(manifest=staged_source(source), **request).model_dump(mode="json")}
     run: FlowRun = run_deployment(BATCH, parameters=parameters, timeout=0,  # type: ignore[assignment]
-                                  tags=[f"key:{request['owner']}", "reelflow", "job"])
+                                  tags=[owner_tag(request["owner"]), SERVICE_TAG, JOB_TAG])
     console.print(f"batch {run.id} started: {len(manifest.lines)} jobs, at most {request['max_in_flight']} at once")
     return run.id
+
+
+def _finished(labels: dict[str, Any] | None) -> int:
+    return int(float((labels or {}).get(BATCH_FINISHED, 0) or 0))
 
 
 def follow(run_id: UUID, total: int, console: Console) -> bool:
@@ -103,16 +108,16 @@ def follow(run_id: UUID, total: int, console: Console) -> bool:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from flows.webhooks import final
+    from flows.status import is_terminal
 
     with get_client(sync_client=True) as client, Progress(
             TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
             TimeElapsedColumn(), console=console) as bar:
         job = bar.add_task("jobs settled", total=total)
-        while not final(run := client.read_flow_run(run_id)):
-            bar.update(job, completed=int((run.labels or {}).get("reelflow.batch.finished", 0) or 0))
+        while not is_terminal(run := client.read_flow_run(run_id)):
+            bar.update(job, completed=_finished(run.labels))
             time.sleep(1.0)
-        bar.update(job, completed=int((run.labels or {}).get("reelflow.batch.finished", 0) or 0))
+        bar.update(job, completed=_finished(run.labels))
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
     summary = next((a for a in artifacts if a.key == f"batch-{str(run_id)[:8]}"), None)

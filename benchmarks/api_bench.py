@@ -1,7 +1,18 @@
-"""API latency: create and status with 50 concurrent clients against the idle stack (issue 3).
+"""API latency and intake drain against bare Prefect, in one run on one stack (issue 13).
 
-The narrative deployment is paused while measuring, so the created jobs wait as PENDING instead of loading the
-two cores with renders: this measures the API and Prefect, not ffmpeg. The jobs are cancelled afterwards.
+Three measurements, each with 50 concurrent clients (async httpx) on the idle stack, the narrative deployment
+paused so created jobs wait instead of loading the two cores with renders (this measures the API, the intake and
+Prefect, not ffmpeg):
+
+1. **bare Prefect**: each client does 10 × (``POST /deployments/{id}/create_flow_run``, ``GET /flow_runs/{id}``)
+   straight on Prefect's API — the floor any API in front of Prefect is compared with; then 10 creates only,
+   which gives Prefect's create rate.
+2. **our API**: each client does 10 × (``create_narrative``, ``status`` of that request).
+3. **dispatcher drain**: ``DRAIN`` jobs are committed to the intake at once (the same ``core.intake.submit`` the
+   API calls); the drain rate is jobs / (last − first dispatch time), read from the rows, and is compared with the
+   bare create rate of step 1.
+
+Every run made is cancelled or deleted afterwards. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -10,13 +21,17 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 CLIENTS = 50
 PER_CLIENT = 10
+DRAIN = 500
 BODY = {"input": {"prompt_list": ["A latency probe."], "image_model": "FLUX1.1PRO"}}
+MS = 1000.0
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -24,18 +39,99 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def _client(api: str, key: str, created: list[str], creates: list[float], statuses: list[float]) -> None:
-    async with httpx.AsyncClient(base_url=api, headers={"API_KEY": key}, timeout=60) as client:
-        for _ in range(PER_CLIENT):
-            start = time.perf_counter()
-            response = await client.post("/v1/video/create_narrative", json=BODY)
-            creates.append(time.perf_counter() - start)
-            response.raise_for_status()
-            request_id = response.json()["request_id"]
-            created.append(request_id)
-            start = time.perf_counter()
-            (await client.get("/v1/video/status", params={"request_id": request_id})).raise_for_status()
-            statuses.append(time.perf_counter() - start)
+def _summary(name: str, values: list[float]) -> dict[str, float]:
+    return {f"{name}_p50_ms": round(statistics.median(values) * MS, 1),
+            f"{name}_p99_ms": round(_pct(values, .99) * MS, 1)}
+
+
+async def _timed(call: Awaitable[httpx.Response], into: list[float]) -> httpx.Response:
+    """Await one request (a coroutine only starts when awaited, so the clock starts with it)."""
+    start = time.perf_counter()
+    response = await call
+    into.append(time.perf_counter() - start)
+    return response.raise_for_status()
+
+
+async def _everyone(client: Callable[[], Awaitable[None]]) -> float:
+    """Run CLIENTS copies of ``client`` at once; the wall time."""
+    start = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(client() for _ in range(CLIENTS))), timeout=900)
+    return time.perf_counter() - start
+
+
+def _bare_prefect(prefect_api: str, deployment: str, made: list[str]) -> dict[str, float]:
+    creates: list[float] = []
+    reads: list[float] = []
+    only: list[float] = []
+    body = {"parameters": {"request": {"input": {**BODY["input"], "aspect_ratio": "16:9"}}}, "tags": ["bench"]}
+
+    async def create_then_read() -> None:
+        async with httpx.AsyncClient(base_url=prefect_api, timeout=120) as http:
+            for _ in range(PER_CLIENT):
+                run = (await _timed(http.post(f"/deployments/{deployment}/create_flow_run", json=body),
+                                    creates)).json()
+                made.append(run["id"])
+                await _timed(http.get(f"/flow_runs/{run['id']}"), reads)
+
+    async def create_only() -> None:
+        async with httpx.AsyncClient(base_url=prefect_api, timeout=120) as http:
+            for _ in range(PER_CLIENT):
+                run = (await _timed(http.post(f"/deployments/{deployment}/create_flow_run", json=body),
+                                    only)).json()
+                made.append(run["id"])
+
+    asyncio.run(_everyone(create_then_read))
+    wall = asyncio.run(_everyone(create_only))
+    return {**_summary("create", creates), **_summary("read", reads), "creates_per_s": round(len(only) / wall, 1)}
+
+
+def _our_api(api: str, key: str, made: list[str]) -> dict[str, float]:
+    creates: list[float] = []
+    statuses: list[float] = []
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=api, headers={"API_KEY": key}, timeout=120) as http:
+            for _ in range(PER_CLIENT):
+                response = await _timed(http.post("/v1/video/create_narrative", json=BODY), creates)
+                request_id = response.json()["request_id"]
+                made.append(request_id)
+                await _timed(http.get("/v1/video/status", params={"request_id": request_id}), statuses)
+
+    wall = asyncio.run(_everyone(client))
+    return {**_summary("create", creates), **_summary("status", statuses),
+            "creates_per_s": round(len(creates) / wall, 1)}
+
+
+def _drain(intake_url: str, owner: str, made: list[str]) -> dict[str, float]:
+    """Commit DRAIN jobs at once, wait until the dispatcher has created every run; dispatches per second."""
+    from sqlalchemy import text
+
+    from core import intake
+    from core.intake_db import engine_for
+
+    async def run() -> dict[str, float]:
+        engine = engine_for(intake_url)
+        try:
+            for _ in range(DRAIN):
+                request_id, _ = await intake.submit(engine, key_id=owner, kind="narrative/reelflow-narrative",
+                                                    parameters={"request": BODY}, idempotency=None, webhook=False,
+                                                    limit=None)
+                made.append(request_id)
+            deadline = time.monotonic() + 600
+            query = text("SELECT count(*), min(dispatched), max(dispatched) FROM intake "
+                         "WHERE request_id = ANY(CAST(:ids AS uuid[])) AND dispatched IS NOT NULL")
+            while True:
+                async with engine.connect() as conn:
+                    count, first, last = (await conn.execute(query, {"ids": made[-DRAIN:]})).one()
+                if count == DRAIN:
+                    return {"jobs": DRAIN, "dispatched_per_s": round((DRAIN - 1) / (last - first).total_seconds(), 1)}
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"only {count} of {DRAIN} jobs were dispatched within 10 minutes")
+                await asyncio.sleep(0.2)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def _set_paused(prefect_api: str, paused: bool) -> str:
@@ -44,25 +140,45 @@ def _set_paused(prefect_api: str, paused: bool) -> str:
     return str(deployment["id"])
 
 
+def _clean(prefect_api: str, api: str, key: str, runs: list[str], requests: list[str]) -> None:
+    async def go() -> None:
+        slots = asyncio.Semaphore(20)
+        async with httpx.AsyncClient(timeout=120) as http:
+            async def one(method: str, url: str, **kw: Any) -> None:
+                async with slots:
+                    await http.request(method, url, **kw)
+            await asyncio.gather(*(one("DELETE", f"{prefect_api}/flow_runs/{run}") for run in runs),
+                                 *(one("POST", f"{api}/v1/video/cancel", params={"request_id": r},
+                                       headers={"API_KEY": key}) for r in requests))
+    asyncio.run(go())
+
+
+def intake_url_of(data_dir: Path) -> str:
+    """The embedded stack's intake database (what ``reelflow serve`` passes its children)."""
+    from adapter.embedded_pg import database_url, socket_dir_for
+    from core.intake_db import sibling_url
+
+    return sibling_url(database_url(socket_dir_for(data_dir / "postgres")), "reelflow")
+
+
 def main() -> dict[str, Any]:
+    from core.secrets import key_id
+
     api, key = os.environ["REELFLOW_BENCH_API_URL"], os.environ["REELFLOW_BENCH_API_KEY"]
     prefect_api = os.environ["PREFECT_API_URL"]
-    created: list[str] = []
-    creates: list[float] = []
-    statuses: list[float] = []
-    _set_paused(prefect_api, True)
+    data_dir = Path(os.environ["REELFLOW_BENCH_DATA_DIR"])
+    runs: list[str] = []
+    requests: list[str] = []
+    deployment = _set_paused(prefect_api, True)
     try:
-        async def everyone() -> None:
-            await asyncio.gather(*(_client(api, key, created, creates, statuses) for _ in range(CLIENTS)))
-
-        asyncio.run(asyncio.wait_for(everyone(), timeout=600))
+        bare = _bare_prefect(prefect_api, deployment, runs)
+        ours = _our_api(api, key, requests)
+        drain = _drain(intake_url_of(data_dir), key_id(key), requests)
     finally:
-        for request_id in created:
-            httpx.post(f"{api}/v1/video/cancel", params={"request_id": request_id}, headers={"API_KEY": key})
+        _clean(prefect_api, api, key, runs, requests)
         _set_paused(prefect_api, False)
-    ms = 1000.0
-    return {"clients": CLIENTS, "requests_each": len(creates),
-            "create_p50_ms": round(statistics.median(creates) * ms, 1),
-            "create_p99_ms": round(_pct(creates, .99) * ms, 1),
-            "status_p50_ms": round(statistics.median(statuses) * ms, 1),
-            "status_p99_ms": round(_pct(statuses, .99) * ms, 1)}
+    return {"clients": CLIENTS, "requests_each": CLIENTS * PER_CLIENT, "bare_prefect": bare, "our_api": ours,
+            "drain": drain,
+            "ratios": {"create_p99_ours_vs_bare": round(ours["create_p99_ms"] / bare["create_p99_ms"], 3),
+                       "status_p99_ours_vs_bare_read": round(ours["status_p99_ms"] / bare["read_p99_ms"], 3),
+                       "drain_vs_bare_create_rate": round(drain["dispatched_per_s"] / bare["creates_per_s"], 2)}}

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, description="External PostgreSQL for Prefect (postgresql+asyncpg://...); unset: embedded."
     )
+    intake_url: SecretStr | None = Field(
+        default=None, description="The intake database (postgresql+asyncpg://...); unset: derived from database_url."
+    )
+    intake_database: str = Field(default="reelflow", description="Database name of the intake on Prefect's server.")
+    max_active_per_key: int = Field(default=20, ge=1, description="Jobs PENDING or IN_PROGRESS per API key (429).")
+    dispatch_batch: int = Field(default=100, ge=1, description="Intake rows one dispatcher claims at a time.")
+    dispatch_concurrency: int = Field(default=16, ge=1, description="Flow-run creations a dispatcher keeps in flight.")
     runner_limit: int = Field(default=4, ge=1, description="Flow runs the embedded runner executes at once.")
     link_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a signed file link stays valid.")
     webhook_schedule: str = Field(

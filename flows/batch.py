@@ -1,10 +1,11 @@
 """The batch flow: a JSONL manifest of create_narrative / create_movie bodies → one job per line, N at a time.
 
-Each valid line becomes its own flow run of the narrative or movie deployment, created exactly as the API creates
-one (same parameters, same tags: the owner's ``key:<key_id>``, ``reelflow``, ``job``, ``webhook-pending`` when it
-has a callback), so its ``request_id`` works with ``/status`` for the key that owns the batch, crash recovery and
-webhooks apply to it, and any worker can run it. Runs are created with idempotency keys ``batch:<batch id>:<line>``:
-a batch re-queued after its worker died finds the jobs it had already started instead of starting them twice.
+Each valid line becomes its own job through the intake, exactly as the API creates one (same row, same
+dispatcher, same run tags plus ``batch:<id>``), so its ``request_id`` works with ``/status`` for the key that owns
+the batch, crash recovery and webhooks apply to it, any worker can run it, and it counts against the owner's
+``REELFLOW_MAX_ACTIVE_PER_KEY`` (a line that would exceed it waits for the next round instead of failing). Jobs are
+submitted with idempotency keys ``batch:<batch id>:<line>``: a batch re-queued after its worker died finds the jobs
+it had already started instead of starting them twice.
 
 Nothing is started unless every line is valid (``skip_invalid`` starts the valid ones and reports the rest). When
 every job has settled the flow publishes a summary artifact (line, request_id, status, video link); it fails, after
@@ -15,26 +16,25 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun
-from prefect.deployments import run_deployment
 from prefect.runtime import flow_run
 from pydantic import BaseModel
 
+from core import intake
 from core.errors import JobFailed
+from core.intake_db import call_sync, intake_url
+from core.jobstate import BATCH_FINISHED, BATCH_TOTAL, FAILED, PENDING, PROGRESS, STAGE, is_terminal
 from core.links import result_with_links
 from core.manifest import BatchRequest, Manifest, ManifestLine
 from core.secrets import api_keys, key_id
 from core.settings import get_settings
 from flows.names import MOVIE, NARRATIVE
 from flows.status import COMPLETED, api_status, failure_message
-from flows.webhooks import PENDING_TAG, final
 from tasks.batch import read_manifest
 
 
@@ -44,7 +44,7 @@ class BatchRow(BaseModel):
     line: int
     type: str
     request_id: str = ""
-    status: str = "PENDING"
+    status: str = PENDING
     video_url: str = ""
     message: str = ""
 
@@ -68,56 +68,75 @@ def batch_id() -> str:
     return str(flow_run.get_id() or "local")
 
 
-def job_tags(owner: str, line: ManifestLine, batch: str) -> list[str]:
-    """The tags the API gives a job (adapter.jobs.Jobs.create), plus the batch it belongs to."""
-    return [f"key:{owner}", "reelflow", "job", f"batch:{batch[:8]}"] + ([PENDING_TAG] if line.webhook else [])
+def batch_tag(batch: str) -> str:
+    return f"batch:{batch[:8]}"
 
 
-def start(line: ManifestLine, owner: str, batch: str) -> FlowRun:
-    """Create the job of one line (idempotent per batch and line)."""
+def start(url: str, line: ManifestLine, owner: str, batch: str) -> str | None:
+    """Submit the job of one line (idempotent per batch and line); None while the owner is at its limit."""
     deployment = NARRATIVE if line.type == "narrative" else MOVIE
-    run = run_deployment(deployment, parameters={"request": line.body}, timeout=0, as_subflow=False,
-                         tags=job_tags(owner, line, batch), idempotency_key=f"batch:{batch}:{line.line}")
-    return cast(FlowRun, run)  # the sync dispatch of run_deployment (we are in a sync flow)
+    try:
+        request_id, _ = call_sync(url, lambda engine: intake.submit(
+            engine, key_id=owner, kind=deployment, parameters={"request": line.body},
+            idempotency=f"batch:{batch}:{line.line}", webhook=line.webhook,
+            limit=get_settings().max_active_per_key, tags=(batch_tag(batch),)))
+    except intake.AdmissionRefused:
+        return None
+    return request_id
 
 
-def settle(row: BatchRow, run: FlowRun) -> None:
-    """Fill a finished job's row: its status and its video link, or the reason it failed."""
-    row.status = api_status(run)
-    if row.status == COMPLETED:
-        result = result_with_links(str(run.id))
-        row.video_url = str(result["videoUrl"]) if result else ""
-    elif row.status == "FAILED":
-        row.message = failure_message(run)
+def follow(client: SyncPrefectClient, url: str, in_flight: dict[str, BatchRow]) -> list[BatchRow]:
+    """Update the rows of the jobs in flight; the ones that ended (their video link or reason filled in)."""
+    rows = call_sync(url, lambda engine: intake.many(engine, list(in_flight)))
+    live = {row.flow_run_id: row for row in rows if row.record is None and row.flow_run_id}
+    runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in live])),
+                                 limit=len(live)) if live else []
+    statuses = {row.request_id: (row.status, (row.record or {}).get("message", ""))
+                for row in rows if row.record is not None}
+    for run in runs:
+        status = api_status(run)
+        statuses[live[str(run.id)].request_id] = (status, failure_message(run) if status == FAILED else "")
+    ended = []
+    for request_id, (status, message) in statuses.items():
+        summary = in_flight[request_id]
+        summary.status = status
+        if is_terminal(status):
+            if status == COMPLETED:
+                result = result_with_links(request_id)
+                summary.video_url = str(result["videoUrl"]) if result else ""
+            elif status == FAILED:
+                summary.message = str(message)
+            ended.append(summary)
+    return ended
 
 
 def run_jobs(client: SyncPrefectClient, lines: list[ManifestLine], rows: dict[int, BatchRow], request: BatchRequest,
              owner: str, batch: str) -> None:
-    """Keep at most ``max_in_flight`` jobs running until every line's job has settled."""
+    """Keep at most ``max_in_flight`` jobs active until every line's job has settled."""
     logger = get_run_logger()
+    url = intake_url(get_settings())
     waiting: deque[ManifestLine] = deque(lines)
-    in_flight: dict[UUID, BatchRow] = {}
+    in_flight: dict[str, BatchRow] = {}
     finished = 0
     while waiting or in_flight:
         while waiting and len(in_flight) < request.max_in_flight:
-            line = waiting.popleft()
-            run = start(line, owner, batch)
-            rows[line.line].request_id = str(run.id)
-            in_flight[run.id] = rows[line.line]
-            logger.info("line %d: started %s %s", line.line, line.type, run.id)
+            line = waiting[0]
+            request_id = start(url, line, owner, batch)
+            if request_id is None:
+                logger.info("line %d waits: its owner has REELFLOW_MAX_ACTIVE_PER_KEY jobs active", line.line)
+                break
+            waiting.popleft()
+            rows[line.line].request_id = request_id
+            in_flight[request_id] = rows[line.line]
+            logger.info("line %d: submitted %s %s", line.line, line.type, request_id)
         time.sleep(request.poll_interval)
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(in_flight))))
-        for run in runs:
-            row = in_flight[run.id]
-            row.status = api_status(run)
-            if final(run):
-                settle(row, run)
-                del in_flight[run.id]
-                finished += 1
-                logger.info("line %d: %s %s", row.line, row.request_id, row.status)
+        for row in follow(client, url, in_flight):
+            del in_flight[row.request_id]
+            finished += 1
+            logger.info("line %d: %s %s", row.line, row.request_id, row.status)
         client.update_flow_run_labels(UUID(batch), {
-            "reelflow.progress": int(99 * finished / max(len(lines), 1)), "reelflow.stage": "batch",
-            "reelflow.batch.finished": finished, "reelflow.batch.total": len(lines)})
+            PROGRESS: int(99 * finished / max(len(lines), 1)), STAGE: "batch",
+            BATCH_FINISHED: finished, BATCH_TOTAL: len(lines)})
 
 
 def summary_markdown(summary: BatchSummary) -> str:

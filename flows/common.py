@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 from core.errors import JobFailed, ReelflowError
 from core.results import SceneSpec, VideoResult, VoiceAsset
 from flows.progress import Progress
+from flows.records import current_request_id
 from tasks.assembly import assemble, publish
 from tasks.common import configured, storage
 from tasks.images import make_image
@@ -28,8 +29,8 @@ SCENE_STAGES = ("image_generation", "speech_generation", "ai_video_generation", 
 
 
 def job_id() -> str:
-    """The request id (flow-run id) this job publishes its files under."""
-    return str(flow_run.get_id() or "local")
+    """The request id this job publishes its files under (the intake's; the run's own id for a direct run)."""
+    return current_request_id() or str(flow_run.get_id() or "local")
 
 
 def fail(progress: Progress, stage: str, scene: int | None, exc: BaseException) -> JobFailed:

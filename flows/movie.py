@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core import catalog
@@ -24,6 +23,7 @@ from core.script import MovieScript
 from core.settings import get_settings
 from flows.common import Frame, finish, job_id, run_scenes, storyboard, submit_scenes
 from flows.progress import Progress
+from flows.records import job_run_name
 from flows.webhooks import on_terminal
 from media.clip_plan import ClipPlan, plan_clips
 from media.timing import NARRATION_TAIL_S
@@ -39,7 +39,7 @@ FADE_S = 0.25
 
 
 def run_name() -> str:
-    return f"movie-{str(flow_run.get_id() or 'local')[:8]}"
+    return job_run_name("movie")
 
 
 def scene_specs(script: MovieScript, plan: ClipPlan) -> list[SceneSpec]:

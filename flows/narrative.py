@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.contract import NarrativeRequest
@@ -12,6 +11,7 @@ from core.results import VideoResult
 from core.settings import get_settings
 from flows.common import Frame, finish, job_id, run_scenes, storyboard, submit_scenes
 from flows.progress import Progress
+from flows.records import job_run_name
 from flows.webhooks import on_terminal
 from tasks.planning import plan_scenes
 
@@ -21,7 +21,7 @@ WEIGHTS = {"image_generation": 25.0, "speech_generation": 15.0, "ai_video_genera
 
 
 def run_name() -> str:
-    return f"narrative-{str(flow_run.get_id() or 'local')[:8]}"
+    return job_run_name("narrative")
 
 
 @flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),

@@ -18,13 +18,13 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
 
+from core.jobstate import FAILED_STAGE, MESSAGE, PROGRESS, STAGE, STAGE_PREFIX, JobLabels
+from flows.records import mark_started
 from tasks.webhooks import notify_progress
 
 log = logging.getLogger(__name__)
-LABEL_PREFIX = "reelflow."
 # In-process observers (the CLI's progress bar): called with (percent, stage) after every change.
 LISTENERS: list[Callable[[int, str], None]] = []
-STAGE_PREFIX = "reelflow.stage."
 MIN_INTERVAL = 0.5  # seconds between two progress updates of one run
 
 
@@ -43,22 +43,25 @@ class Progress:
         ctx = FlowRunContext.get()
         self._flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
         # A re-run of the same request (retry, crash recovery) never shows less than it already showed.
-        earlier = (ctx.flow_run.labels or {}).get(f"{LABEL_PREFIX}progress", 0) if ctx and ctx.flow_run else 0
-        self._percent = min(99, int(float(earlier))) if isinstance(earlier, int | float | str) else 0
+        labels = JobLabels.of(ctx.flow_run.labels if ctx and ctx.flow_run else None)
+        self._percent = min(99, labels.progress)
+        self._request_id = labels.request_id or (str(self._flow_run_id) if self._flow_run_id else None)
 
     @property
     def percent(self) -> int:
         return self._percent
 
     def start(self) -> None:
-        """Publish the initial (0 %) state and create the UI progress bar."""
+        """Publish the initial (0 %) state, mark the intake row started, and create the UI progress bar."""
+        mark_started()
         if self._flow_run_id is not None:
             key = f"progress-{str(self._flow_run_id)[:8]}"
             try:
                 self._artifact = create_progress_artifact(0.0, key=key, description="Job progress")
             except Exception as exc:  # progress is best effort; the job must not fail because of it
                 log.warning("could not create the progress artifact: %s", exc)
-            self._publisher = _Publisher(self._flow_run_id, self._artifact, self._webhook_url)
+            self._publisher = _Publisher(self._flow_run_id, self._artifact, self._webhook_url,
+                                         self._request_id or str(self._flow_run_id))
             self._publisher.start()
         self._publish(next(iter(self._stages), ""))
 
@@ -80,7 +83,7 @@ class Progress:
         with self._lock:
             if stage in self._state:
                 self._state[stage] = "FAILED"
-        self._publish(stage, extra={f"{LABEL_PREFIX}message": message, f"{LABEL_PREFIX}failed_stage": stage})
+        self._publish(stage, extra={MESSAGE: message, FAILED_STAGE: stage})
         self.close()
 
     def finish(self) -> None:
@@ -103,7 +106,7 @@ class Progress:
         with self._lock:
             stage = touched if extra else self._current()
             self._percent = max(self._percent, self._compute(final))
-            labels: dict[str, Any] = {f"{LABEL_PREFIX}progress": self._percent, f"{LABEL_PREFIX}stage": stage}
+            labels: dict[str, Any] = {PROGRESS: self._percent, STAGE: stage}
             labels.update({f"{STAGE_PREFIX}{name}": state for name, state in self._state.items()})
             labels.update(extra or {})
             percent = self._percent
@@ -125,9 +128,11 @@ class _Publisher(threading.Thread):
     6-scene job); the flow only hands over the latest state and keeps rendering.
     """
 
-    def __init__(self, flow_run_id: UUID, artifact_id: UUID | None, webhook_url: str | None) -> None:
+    def __init__(self, flow_run_id: UUID, artifact_id: UUID | None, webhook_url: str | None,
+                 request_id: str) -> None:
         super().__init__(name="reelflow-progress", daemon=True)
         self._flow_run_id, self._artifact_id, self._webhook_url = flow_run_id, artifact_id, webhook_url
+        self._request_id = request_id
         self._stage = ""
         self._notified: set[str] = set()
         self._wake = threading.Condition()
@@ -173,7 +178,7 @@ class _Publisher(threading.Thread):
             return
         self._notified.add(stage)
         try:
-            notify_progress(self._webhook_url, str(self._flow_run_id), percent, stage)
+            notify_progress(self._webhook_url, self._request_id, percent, stage)
         except Exception as exc:
             log.info("progress callback failed: %s", exc)
 

@@ -5,7 +5,10 @@ Every few seconds (``REELFLOW_RECONCILE_INTERVAL``) it
    heartbeats stop) or that stayed Pending longer than ``REELFLOW_PENDING_TIMEOUT`` (their worker died before
    starting them), under the same ``request_id``, up to ``REELFLOW_REQUEUE_LIMIT`` times — the rerun resumes from every
    cached asset — and after that fails them with a message saying so;
-2. starts the webhook delivery of every finished run whose callback is still owed and due.
+2. starts the webhook delivery of every finished run whose callback is still owed and due;
+3. repairs the intake: writes the terminal record of dispatched jobs whose run ended without its hook running
+   (killed process, a re-queued run that finally failed), and cancels runs whose cancel arrived while the
+   dispatcher was creating them but could not be applied then.
 It runs as a thread of the embedded runner and as ``reelflow reconcile`` next to a work pool; running it twice is
 safe (deliveries are created with idempotency keys and guarded by a lease).
 """
@@ -21,6 +24,7 @@ from prefect.automations import Automation
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
     FlowRunFilterTags,
@@ -31,12 +35,17 @@ from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.states import Failed, Scheduled
 
+from core import intake
+from core.intake_db import IntakeNotConfigured, call_sync, intake_url
+from core.jobstate import JOB_TAG, MESSAGE, REQUEUES, SERVICE_TAG, JobLabels
 from core.settings import get_settings
+from flows.records import cancel_state, record_terminal
+from flows.status import is_terminal
 from flows.webhooks import PENDING_TAG, owed, start_delivery
 
 log = logging.getLogger(__name__)
 CRASH_AUTOMATION = "reelflow: crash silent flow runs"
-REQUEUES = "reelflow.requeues"
+REPAIR_BATCH = 100
 
 
 def ensure_crash_automation() -> None:
@@ -70,7 +79,7 @@ def ensure_crash_automation() -> None:
 
 def requeue_or_fail(client: SyncPrefectClient, run: FlowRun) -> None:
     limit = get_settings().requeue_limit
-    done = int((run.labels or {}).get(REQUEUES, 0) or 0)
+    done = JobLabels.of(run.labels).requeues
     if done < limit:
         client.update_flow_run_labels(run.id, {REQUEUES: done + 1})
         client.set_flow_run_state(run.id, Scheduled(message=f"re-queued after its worker died ({done + 1}/{limit})"),
@@ -78,7 +87,7 @@ def requeue_or_fail(client: SyncPrefectClient, run: FlowRun) -> None:
         log.warning("re-queued %s after its worker died (%d/%d)", run.id, done + 1, limit)
         return
     message = f"the worker running this job died {done + 1} times; gave up after {limit} re-queues"
-    client.update_flow_run_labels(run.id, {"reelflow.message": message})
+    client.update_flow_run_labels(run.id, {MESSAGE: message})
     client.set_flow_run_state(run.id, Failed(message=message), force=True)
     log.error("%s: %s", run.id, message)
 
@@ -86,18 +95,18 @@ def requeue_or_fail(client: SyncPrefectClient, run: FlowRun) -> None:
 def reconcile_once(client: SyncPrefectClient) -> None:
     crashed = client.read_flow_runs(
         flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CRASHED])),
-                                      tags=FlowRunFilterTags(all_=["reelflow"])),
+                                      tags=FlowRunFilterTags(all_=[SERVICE_TAG])),
         limit=50,
     )
     for run in crashed:
-        if "job" in (run.tags or []):
+        if JOB_TAG in (run.tags or []):
             requeue_or_fail(client, run)
     now = time.time()
     # A worker that died after claiming a run (Pending) but before it started sent no heartbeat: a job Pending for
     # longer than REELFLOW_PENDING_TIMEOUT has lost its worker too (container pools may need a longer timeout).
     stuck = client.read_flow_runs(
         flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING])),
-                                      tags=FlowRunFilterTags(all_=["job"])),
+                                      tags=FlowRunFilterTags(all_=[JOB_TAG])),
         limit=50,
     )
     timeout = get_settings().pending_timeout
@@ -114,6 +123,27 @@ def reconcile_once(client: SyncPrefectClient) -> None:
     for run in finished:
         if owed(run, now):
             start_delivery(run)
+    repair_intake(client)
+
+
+def repair_intake(client: SyncPrefectClient) -> None:
+    """Terminal records the hooks missed, and cancels that reached a run only after it was created."""
+    try:
+        url = intake_url(get_settings())
+    except IntakeNotConfigured:
+        return
+    rows = call_sync(url, lambda engine: intake.unsettled(engine, REPAIR_BATCH))
+    by_run = {row.flow_run_id: row for row in rows if row.flow_run_id}
+    if not by_run:
+        return
+    runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_run))),
+                                 limit=len(by_run))
+    for run in runs:
+        row = by_run[str(run.id)]
+        if is_terminal(run):
+            record_terminal(run)
+        elif row.cancel_requested and run.state is not None and run.state.type != StateType.CANCELLING:
+            client.set_flow_run_state(run.id, cancel_state(run), force=True)
 
 
 def run_forever(stop: threading.Event) -> None:

@@ -11,13 +11,23 @@ from typing import Any
 
 from prefect.client.schemas.objects import FlowRun, StateType
 
+from core.jobstate import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    JOB_TAG,
+    PENDING,
+    WEBHOOK_PREFIX,
+    JobLabels,
+)
+from core.jobstate import is_terminal as is_terminal_status
 from core.results import local_parts
 from core.settings import get_settings
 
-PENDING, IN_PROGRESS, COMPLETED, FAILED, CANCELLED = "PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"
-STAGE_PREFIX = "reelflow.stage."
+__all__ = ["CANCELLED", "COMPLETED", "FAILED", "IN_PROGRESS", "PENDING", "WEBHOOK_PREFIX", "api_status",
+           "failure_message", "is_terminal", "request_id_of", "status_body", "webhook_state", "will_requeue"]
 RETRYING_NAMES = {"AwaitingRetry", "Retrying"}
-REQUEUES_LABEL = "reelflow.requeues"  # written by the reconciler (flows.reconcile) each time it re-queues a job
 
 _BY_TYPE = {
     StateType.SCHEDULED: PENDING,
@@ -34,9 +44,9 @@ _BY_TYPE = {
 
 def will_requeue(run: FlowRun) -> bool:
     """A Crashed job the reconciler is about to re-queue (its worker died; re-queues left): not over yet."""
-    if run.state is None or run.state.type != StateType.CRASHED or "job" not in (run.tags or []):
+    if run.state is None or run.state.type != StateType.CRASHED or JOB_TAG not in (run.tags or []):
         return False
-    return int((run.labels or {}).get(REQUEUES_LABEL, 0) or 0) < get_settings().requeue_limit
+    return JobLabels.of(run.labels).requeues < get_settings().requeue_limit
 
 
 def api_status(run: FlowRun) -> str:
@@ -54,42 +64,33 @@ def api_status(run: FlowRun) -> str:
 
 
 def is_terminal(run: FlowRun) -> bool:
-    return run.state is not None and run.state.type in {
-        StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED, StateType.CANCELLING,
-    }
+    """The run has ended for good (Completed, Failed, Cancelled): :func:`core.jobstate.is_terminal` of its state."""
+    return run.state is not None and is_terminal_status(run.state.type.value)
+
+
+def request_id_of(run: FlowRun) -> str:
+    """The request id the caller knows: the intake's (a label), or the run's own id for runs made before it."""
+    return JobLabels.of(run.labels).request_id or str(run.id)
 
 
 def progress_of(run: FlowRun, status: str) -> int:
     """0–100 from the flow's labels; 100 only when COMPLETED, never above 99 before."""
     if status == COMPLETED:
         return 100
-    raw = (run.labels or {}).get("reelflow.progress", 0)
-    try:
-        value = int(float(raw))
-    except (TypeError, ValueError):
-        value = 0
-    return max(0, min(99, value))
-
-
-def stage_details(run: FlowRun) -> dict[str, str]:
-    labels = run.labels or {}
-    return {key.removeprefix(STAGE_PREFIX): str(value) for key, value in labels.items() if key.startswith(STAGE_PREFIX)}
+    return min(99, JobLabels.of(run.labels).progress)
 
 
 def failure_message(run: FlowRun) -> str:
     """A plain reason for a FAILED run: the flow's own message, else the state's, never a stack trace."""
-    labels = run.labels or {}
-    if labels.get("reelflow.message"):
-        return str(labels["reelflow.message"])
+    message = JobLabels.of(run.labels).message
+    if message:
+        return message
     state = run.state
     if state is not None and state.type == StateType.CRASHED:
         return "the worker running this job stopped unexpectedly (crashed)"
     text = (state.message if state else "") or "the job failed"
     text = text.removeprefix("Flow run encountered an exception: ")
     return text.splitlines()[0][:500]
-
-
-WEBHOOK_PREFIX = "reelflow.webhook."
 
 
 def webhook_state(run: FlowRun) -> dict[str, Any] | None:
@@ -108,10 +109,10 @@ def webhook_state(run: FlowRun) -> dict[str, Any] | None:
 def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
     """The ``/status`` JSON for a run (``result`` already has its links)."""
     status = api_status(run)
-    details = stage_details(run)
-    stage = str((run.labels or {}).get("reelflow.stage", "")) or None
-    body: dict[str, Any] = {"request_id": str(run.id), "status": status, "progress": progress_of(run, status),
-                            "stage": stage, "details": details}
+    labels = JobLabels.of(run.labels)
+    stage = labels.stage
+    body: dict[str, Any] = {"request_id": request_id_of(run), "status": status, "progress": progress_of(run, status),
+                            "stage": stage, "details": labels.stages}
     if status == COMPLETED:
         body["result"] = result
         local = local_parts((result or {}).get("renderers") or {})

@@ -16,24 +16,22 @@ from uuid import UUID
 
 from prefect import Flow, flow, get_run_logger
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.states import State
 
+from core.jobstate import WEBHOOK_PENDING_TAG
 from core.links import result_with_links
 from core.settings import get_settings
 from flows.names import DELIVER_WEBHOOK
-from flows.status import COMPLETED, WEBHOOK_PREFIX, api_status, status_body
+from flows.records import record_terminal
+from flows.status import COMPLETED, WEBHOOK_PREFIX, api_status, is_terminal, request_id_of, status_body
 from providers.webhook_sender import message_id
 from tasks.webhooks import post_webhook
 
 log = logging.getLogger(__name__)
-PENDING_TAG = "webhook-pending"
-
-
-def final(run: FlowRun) -> bool:
-    """Settled for good: Completed, Failed or Cancelled (a Crashed run may still be re-queued)."""
-    return run.state is not None and run.state.type in (StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED)
+PENDING_TAG = WEBHOOK_PENDING_TAG
+final = is_terminal  # settled for good: Completed, Failed or Cancelled (a Crashed run may still be re-queued)
 
 
 def webhook_url(run: FlowRun) -> str | None:
@@ -67,14 +65,16 @@ def start_delivery(run: FlowRun) -> None:
 
 
 def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
-    """State hook of the job flows: the normal path. The reconciler covers runs whose process died."""
-    if webhook_url(run) is None:
-        return
+    """State hook of the job flows: the terminal record, then the callback. The reconciler covers runs whose
+    process died (and repairs either when this hook could not finish)."""
     try:
         with get_client(sync_client=True) as client:
-            start_delivery(client.read_flow_run(run.id))
+            fresh = client.read_flow_run(run.id)
+        record_terminal(fresh)
+        if webhook_url(fresh) is not None:
+            start_delivery(fresh)
     except Exception as exc:  # the reconciler will deliver it; never fail the job over its callback
-        log.warning("could not start the webhook delivery of %s now (%s); the reconciler will", run.id, exc)
+        log.warning("could not finish the bookkeeping of %s now (%s); the reconciler will", run.id, exc)
 
 
 def _record(client: SyncPrefectClient, run_id: UUID, **fields: Any) -> None:
@@ -100,7 +100,7 @@ def deliver_webhook(request_id: str) -> str:
         if same and _label(run, "status") in ("delivered", "failed"):
             return str(_label(run, "status"))
         attempts = int(_label(run, "attempts", 0) or 0) if same else 0
-        result = result_with_links(request_id) if event == COMPLETED else None
+        result = result_with_links(request_id_of(run)) if event == COMPLETED else None
         payload = {k: v for k, v in status_body(run, result).items() if k != "webhook"}
         msg_id = message_id(request_id, event)
         delays = schedule()

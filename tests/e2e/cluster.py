@@ -89,6 +89,9 @@ class Cluster:
             "PREFECT_HOME": str(self.root / "prefect"),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{PG}/{self.database}",
+            # the intake: a database of its own next to Prefect's, created by the API/dispatcher at start-up
+            "REELFLOW_DATABASE_URL": f"postgresql+asyncpg://{PG}/{self.database}",
+            "REELFLOW_INTAKE_DATABASE": f"{self.database}_intake",
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             "PYTHONUNBUFFERED": "1",
@@ -127,6 +130,7 @@ class Cluster:
             self._start("reconcile", [str(BIN / "reelflow"), "reconcile"], lambda: self._automation_exists(),
                         "the crash automation exists")
         if self.with_api:
+            self._start("dispatch", [str(BIN / "reelflow"), "dispatch"], lambda: True, "started")
             port = self.api_url.rsplit(":", 1)[1]
             self._start("api", [PY, "-m", "uvicorn", "adapter.http:create_app", "--factory", "--host", "127.0.0.1",
                                 "--port", port, "--no-access-log"],
@@ -197,7 +201,7 @@ class Cluster:
         return found
 
     def runs_by_worker(self, event: str = "prefect.worker.executed-flow-run") -> dict[str, list[str]]:
-        """flow-run id → names of the workers that emitted ``event`` for it, in time order."""
+        """request id → names of the workers that emitted ``event`` for its run, in time order."""
         by_run: dict[str, list[str]] = {}
         for item in sorted(self.events(event), key=lambda e: e["occurred"]):
             worker = item["resource"].get("prefect.resource.name", "")
@@ -205,7 +209,23 @@ class Cluster:
                 if related.get("prefect.resource.role") == "flow-run":
                     run = related["prefect.resource.id"].removeprefix("prefect.flow-run.")
                     by_run.setdefault(run, []).append(worker)
-        return by_run
+        return self._by_request(by_run)
+
+    def _by_request(self, by_run: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Re-key flow-run ids by the request id each job run carries (runs without one keep their own id)."""
+        if not by_run:
+            return by_run
+        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
+            "flow_runs": {"id": {"any_": list(by_run)}}, "limit": 200}).raise_for_status().json()
+        names = {run["id"]: run["labels"].get("reelflow.request_id") or run["id"] for run in runs}
+        return {names.get(run_id, run_id): workers for run_id, workers in by_run.items()}
+
+    def flow_run_of(self, request_id: str) -> dict[str, Any]:
+        """The flow run the dispatcher made for a request (found by its ``request:<id>`` tag)."""
+        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
+            "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
+        assert len(runs) == 1, runs
+        return dict(runs[0])
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -214,6 +234,7 @@ class Cluster:
         self.children.clear()
         if self._created_db:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.database}_intake" WITH (FORCE)'))
             self._created_db = False
 
     def __enter__(self) -> Cluster:

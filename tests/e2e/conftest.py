@@ -13,10 +13,12 @@ from tests.e2e.stack import Stack, start_stack
 
 KEY_A = "test-key-alpha-0123456789"
 KEY_B = "test-key-bravo-9876543210"
+KEY_LIST = "test-key-listing-5555555555"  # tests/e2e/test_intake.py: listing must show exactly this key's requests
+KEY_LIMIT = "test-key-limits-4444444444"  # tests/e2e/test_intake.py: per-key admission
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 FAIL_MARKER = "#fail-image#"
 STACK_ENV = {
-    "REELFLOW_API_KEYS": f"{KEY_A},{KEY_B}",
+    "REELFLOW_API_KEYS": f"{KEY_A},{KEY_B},{KEY_LIST},{KEY_LIMIT}",
     "REELFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
     "REELFLOW_WEBHOOK_ALLOW_PRIVATE": "true",  # the test receiver listens on 127.0.0.1
     "REELFLOW_WEBHOOK_SCHEDULE": "1,1,1,2,2,3",

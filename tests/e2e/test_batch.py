@@ -67,11 +67,12 @@ def test_batch_runs_each_line_as_a_job_of_the_owner_one_at_a_time(stack: Stack, 
                                datetime.fromisoformat(jobs[1]["start_time"]))
     assert second_start >= first_end, "max-in-flight 1: the second job starts after the first has finished"
 
-    for run in jobs:  # each job is an ordinary request: visible to the owner's key, and only to it
-        status = httpx.get(f"{stack.api_url}/v1/video/status", params={"request_id": run["id"]},
+    request_ids = [run["labels"]["reelflow.request_id"] for run in jobs]  # jobs came through the intake
+    for request_id in request_ids:  # each job is an ordinary request: visible to the owner's key, and only to it
+        status = httpx.get(f"{stack.api_url}/v1/video/status", params={"request_id": request_id},
                            headers={"API_KEY": KEY_A}).json()
         assert status["status"] == "COMPLETED" and status["result"]["videoUrl"]
-        other = httpx.get(f"{stack.api_url}/v1/video/status", params={"request_id": run["id"]},
+        other = httpx.get(f"{stack.api_url}/v1/video/status", params={"request_id": request_id},
                           headers={"API_KEY": KEY_B})
         assert other.status_code == 404
     square = next(run for run in jobs if run["parameters"]["request"]["input"]["aspect_ratio"] == "1:1")
@@ -80,5 +81,5 @@ def test_batch_runs_each_line_as_a_job_of_the_owner_one_at_a_time(stack: Stack, 
     artifacts = httpx.post(f"{stack.prefect_api_url}/artifacts/filter", timeout=10,
                            json={"artifacts": {"key": {"any_": [f"batch-{batch_id[:8]}"]}}}).json()
     table = artifacts[0]["data"]
-    assert all(run["id"] in table for run in jobs) and "| 2 | - | `-` | SKIPPED |" in table
+    assert all(request_id in table for request_id in request_ids) and "| 2 | - | `-` | SKIPPED |" in table
     assert table.count("COMPLETED") == 2 and table.count("[video](http") == 2

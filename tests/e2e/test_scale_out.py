@@ -84,7 +84,7 @@ def test_six_narratives_complete_on_both_workers_into_the_bucket(cluster: Cluste
 
 
 def flow_run(cluster: Cluster, request_id: str) -> dict[str, Any]:
-    return dict(httpx.get(f"{cluster.prefect_api_url}/flow_runs/{request_id}", timeout=10).raise_for_status().json())
+    return cluster.flow_run_of(request_id)
 
 
 def test_jobs_of_a_killed_worker_recover_on_the_other(cluster: Cluster, api: httpx.Client) -> None:

@@ -1,0 +1,149 @@
+"""Where the intake table lives and how it gets there: its URL, its database, its versioned migrations.
+
+The intake is a table in its own database (``reelflow`` by default) on the same PostgreSQL server as Prefect: the
+embedded one of ``make run`` (``reelflow serve`` passes ``REELFLOW_INTAKE_URL``) or the external one of a
+scale-out (derived from ``REELFLOW_DATABASE_URL``). The service creates the database and migrates it at start-up;
+nobody runs SQL by hand.
+
+Migrations are a short ordered list of SQL statements recorded in ``intake_schema`` and applied once each, in one
+transaction under an advisory lock, so an API, a dispatcher and a worker starting at the same moment never race.
+Alembic (installed with Prefect) would give the same guarantees but wants an ``env.py``, a script directory and an
+``alembic.ini`` for what is here two tables; if the schema grows branches or downgrades, switch to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from core.errors import ReelflowError
+from core.settings import Settings
+
+T = TypeVar("T")
+MIGRATION_LOCK = 7_201_301  # pg_advisory_xact_lock key: one migrator at a time
+MIGRATIONS: tuple[str, ...] = (
+    """CREATE TABLE intake (
+        request_id uuid PRIMARY KEY,
+        seq bigserial UNIQUE,
+        key_id text NOT NULL,
+        kind text NOT NULL,
+        parameters jsonb NOT NULL,
+        idempotency_key text,
+        webhook boolean NOT NULL DEFAULT false,
+        tags jsonb NOT NULL DEFAULT '[]',
+        created timestamptz NOT NULL DEFAULT now(),
+        status text NOT NULL DEFAULT 'PENDING',
+        phase text NOT NULL DEFAULT 'QUEUED',
+        claimed_until timestamptz,
+        flow_run_id uuid,
+        dispatched timestamptz,
+        cancel_requested boolean NOT NULL DEFAULT false,
+        record jsonb,
+        finished timestamptz,
+        checked timestamptz,
+        UNIQUE (key_id, idempotency_key)
+    )""",
+    "CREATE INDEX intake_queue ON intake (seq) WHERE phase IN ('QUEUED', 'DISPATCHING')",
+    "CREATE INDEX intake_owner ON intake (key_id, seq DESC)",
+    "CREATE INDEX intake_active ON intake (key_id) WHERE status IN ('PENDING', 'IN_PROGRESS')",
+    "CREATE INDEX intake_unsettled ON intake (checked NULLS FIRST) WHERE phase = 'DISPATCHED' AND record IS NULL",
+)
+
+
+class IntakeNotConfigured(ReelflowError):
+    """No database for the intake: neither REELFLOW_INTAKE_URL nor REELFLOW_DATABASE_URL is set."""
+
+
+def intake_url(settings: Settings) -> str:
+    """The intake database's SQLAlchemy URL (asyncpg driver)."""
+    if settings.intake_url is not None and settings.intake_url.get_secret_value():
+        url = settings.intake_url.get_secret_value()
+    elif settings.database_url is not None and settings.database_url.get_secret_value():
+        url = sibling_url(settings.database_url.get_secret_value(), settings.intake_database)
+    else:
+        raise IntakeNotConfigured("the intake database is not configured: set REELFLOW_DATABASE_URL (or "
+                                  "REELFLOW_INTAKE_URL), or start the service with `reelflow serve`")
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1).replace("+psycopg", "+asyncpg", 1)
+
+
+def engine_for(url: str, *, pooled: bool = True) -> AsyncEngine:
+    """An async engine; ``pooled=False`` for short-lived callers (a flow's hook) that must not keep connections."""
+    if pooled:
+        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, poolclass=NullPool)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the intake's database on its server if it does not exist (two starters at once are fine)."""
+    target = make_url(url)
+    admin = engine_for(target.set(database="postgres").render_as_string(hide_password=False), pooled=False)
+    try:
+        async with admin.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+            if not exists:
+                with contextlib.suppress(ProgrammingError, DBAPIError):  # created by another starter meanwhile
+                    await conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        await admin.dispose()
+
+
+async def migrate(engine: AsyncEngine) -> int:
+    """Apply the migrations not yet recorded; the schema version afterwards."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS intake_schema (version int PRIMARY KEY, "
+                                "applied timestamptz NOT NULL DEFAULT now())"))
+        done = int(await conn.scalar(text("SELECT coalesce(max(version), 0) FROM intake_schema")) or 0)
+        for version, statement in enumerate(MIGRATIONS[done:], start=done + 1):
+            await conn.execute(text(statement))
+            await conn.execute(text("INSERT INTO intake_schema (version) VALUES (:v)"), {"v": version})
+    return len(MIGRATIONS)
+
+
+def sibling_url(server_url: str, database: str) -> str:
+    """The URL of ``database`` on the server of ``server_url`` (Prefect's), for the intake."""
+    url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def setup(url: str) -> int:
+    """Create and migrate the intake database once (the supervisor, before any child uses it)."""
+    await ensure_database(url)
+    engine = engine_for(url, pooled=False)
+    try:
+        return await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+async def prepare(url: str) -> AsyncEngine:
+    """Database created, schema migrated: the pooled engine a long-running process uses."""
+    await ensure_database(url)
+    engine = engine_for(url)
+    await migrate(engine)
+    return engine
+
+
+def call_sync(url: str, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work`` on a fresh unpooled engine from synchronous code (flow hooks, the batch flow, the supervisor).
+
+    It runs in a thread of its own, so it works whether or not the caller's thread already has an event loop.
+    """
+    async def go() -> T:
+        engine = engine_for(url, pooled=False)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
