@@ -69,10 +69,12 @@ def decode(path: Path) -> np.ndarray:
 
 
 def words_of(stack: Stack, body: dict[str, Any]) -> list[list[Word]]:
-    """Each scene's word timings (scene time), from the narration stored beside each voice WAV."""
+    """Each scene's word timings (scene time), from the narration stored beside each voice WAV (the job's stored
+    result names the voice keys; the API shows only links)."""
     media = stack.data_dir / "media"
+    stored = json.loads((media / "jobs" / body["request_id"] / "result.json").read_text())
     scenes = []
-    for scene in body["result"]["scenes"]:
+    for scene in stored["scenes"]:
         meta = json.loads((media / scene["voice"].removesuffix(".wav")).with_suffix(".json").read_text())
         scenes.append([Word(w["text"], w["start"], w["end"]) for w in meta["words"]])
     return scenes
