@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from core import catalog
 from core.errors import InvalidRequest
+from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 MAX_SCENES = 20
@@ -107,6 +108,9 @@ class NarrativeInput(BaseModel):
     image_model: StrictStr | None = Field(default=None, validate_default=True)
     video_model: StrictStr | None = None
     aspect_ratio: AspectRatio = "16:9"
+    #: Our extensions (core.styles): background music (none unless asked: the seed behaviour) and caption style.
+    music: MusicOptions = NARRATIVE_MUSIC
+    captions: CaptionOptions = DEFAULT_CAPTIONS
 
     @field_validator("prompt_list", mode="before")
     @classmethod
@@ -194,7 +198,8 @@ def parse_narrative(payload: Any) -> NarrativeRequest:
 
 class MovieInput(BaseModel):
     """The ``input`` object of ``POST /create_movie``. ``speaker``/``provider`` (the narration voice), ``narration``
-    (false: no voice, no captions) and ``transition`` (``fade``: through black at every cut) are our extensions."""
+    (false: no voice, no captions), ``transition`` (``fade``: through black at every cut), ``music`` and
+    ``captions`` are our extensions."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -208,6 +213,9 @@ class MovieInput(BaseModel):
     provider: StrictStr | None = None
     narration: StrictBool = True
     transition: Literal["cut", "fade"] = "cut"
+    #: Background music (calm unless asked otherwise) and caption style, as for narratives (core.styles).
+    music: MusicOptions = MOVIE_MUSIC
+    captions: CaptionOptions = DEFAULT_CAPTIONS
 
     @field_validator("prompt")
     @classmethod

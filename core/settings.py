@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SIZES: dict[str, dict[str, tuple[int, int]]] = {
@@ -110,6 +110,20 @@ class Settings(BaseSettings):
     elevenlabs_concurrency: int = Field(default=2, ge=1, description="Vendor calls in flight per process.")
     google_concurrency: int = Field(default=4, ge=1, description="Vendor calls in flight per process (Google).")
     vendor_gcl: bool = Field(default=False, description="Also hold Prefect global concurrency limit vendor-<name>.")
+    music_backend: Literal["auto", "local", "replicate"] = Field(
+        default="auto", description="Who composes background music; auto: Replicate when its token is set, else local."
+    )
+    music_url_allow_private: bool = Field(
+        default=False, description="Let music.url fetch from private addresses (tests, intranets); else public only."
+    )
+    music_max_bytes: int = Field(default=50 << 20, ge=1 << 16, description="Largest caller music track (bytes).")
+
+    @model_validator(mode="after")
+    def _music_backend_has_its_key(self) -> Settings:
+        """Fail at start, not in a job, when music is pinned to a vendor whose key is missing."""
+        if self.music_backend == "replicate" and "replicate" not in self.configured_backends():
+            raise ValueError("REELFLOW_MUSIC_BACKEND=replicate needs REPLICATE_API_TOKEN")
+        return self
 
     @property
     def media_url(self) -> str:

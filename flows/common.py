@@ -16,11 +16,13 @@ from prefect.runtime import flow_run
 
 from core.errors import JobFailed, ReelflowError
 from core.results import SceneSpec, VideoResult, VoiceAsset
+from core.styles import DEFAULT_CAPTIONS, CaptionOptions, MusicOptions
 from flows.progress import Progress
 from flows.records import current_request_id
 from tasks.assembly import assemble, publish
 from tasks.common import configured, storage
 from tasks.images import make_image
+from tasks.music import MusicBedAsset, make_music, music_seed
 from tasks.speech import speak
 from tasks.video import RenderedScene, animate, local_motion, render_scene
 
@@ -91,6 +93,7 @@ class Frame:
     fps: int
     aspect_ratio: str
     fade: float = 0.0
+    captions: CaptionOptions = DEFAULT_CAPTIONS
 
 
 def submit_scenes(
@@ -117,7 +120,8 @@ def submit_scenes(
         work.images.append(image)
         work.voices.append(voice)
         work.videos.append(video)
-        work.scenes.append(configured(render_scene).submit(s, image, voice, video, w, h, fps, frame.fade))
+        work.scenes.append(configured(render_scene).submit(s, image, voice, video, w, h, fps, frame.fade,
+                                                           captions=frame.captions))
     return work
 
 
@@ -133,14 +137,31 @@ def run_scenes(progress: Progress, work: SceneWork, silent_done: bool = False) -
     wait_all(progress, work.pending(), {"frame_generation": "ai_video_generation"} if work.local_clips else None)
 
 
-def finish(progress: Progress, work: SceneWork, aspect_ratio: str) -> VideoResult:
-    """Assemble the rendered scenes and publish the job's files; a failure fails the "video_generation" stage."""
+def music_bed(progress: Progress, options: MusicOptions, scenes: list[RenderedScene], words: str
+              ) -> MusicBedAsset | None:
+    """The job's music bed, as long as its scenes together (None without music); a failure is "music failed: ...".
+
+    ``words`` (the request's text) seeds the composer: the same request gets the same music."""
+    if not options.enabled:
+        return None
+    try:
+        bed: MusicBedAsset = configured(make_music)(options, sum(s.duration for s in scenes), music_seed(words))
+    except Exception as exc:
+        raise fail(progress, "music", None, exc) from exc
+    return bed
+
+
+def finish(progress: Progress, work: SceneWork, aspect_ratio: str, music: MusicOptions | None = None,
+           words: str = "") -> VideoResult:
+    """Make the music bed (when ``music`` asks for one), assemble the rendered scenes with it and publish the job's
+    files; a failure fails the "video_generation" stage (the bed's: "music failed: ...")."""
     rendered = [f.result() for f in work.scenes]
     narration = [f.result() if f else None for f in work.voices]
+    bed = music_bed(progress, music, rendered, words) if music else None
     videos = [f.result() if f else (r.clip if work.local_clips else None) for f, r in zip(work.videos, rendered,
                                                                                          strict=True)]
     try:
-        assembled = configured(assemble)(rendered, narration)
+        assembled = configured(assemble)(rendered, narration, bed)
         progress.step("video_generation")
         result = publish(job_id(), assembled, work.plan, [f.result() for f in work.images], rendered, narration,
                          videos, aspect_ratio)

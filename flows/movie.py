@@ -92,7 +92,7 @@ def movie(request: MovieRequest) -> VideoResult:
     plan_specs = scene_specs(script, plan)
 
     frame = Frame(spec.image_model or "", spec.video_model or "", width, height, fps, spec.aspect_ratio,
-                  FADE_S if spec.transition == "fade" else 0.0)
+                  FADE_S if spec.transition == "fade" else 0.0, captions=spec.captions)
 
     def narrate(s: SceneSpec) -> tuple[str, str, float | None] | None:
         """The voice and the longest it may speak (the planned scene minus a breath), None for a silent scene."""
@@ -102,7 +102,7 @@ def movie(request: MovieRequest) -> VideoResult:
 
     work = submit_scenes(plan_specs, frame, narrate)
     run_scenes(progress, work, silent_done=spec.narration)
-    result = finish(progress, work, spec.aspect_ratio)
+    result = finish(progress, work, spec.aspect_ratio, spec.music, spec.prompt)
     progress.finish()
     board = f"Style: {script.style.prefix()}(script by {script.written_by})\n\n{storyboard(plan_specs, result)}"
     create_markdown_artifact(board, key=f"storyboard-{job_id()[:8]}", description="Storyboard")

@@ -47,10 +47,10 @@ def narrative(request: NarrativeRequest) -> VideoResult:
     logger.info("%d scenes at %dx%d, voice %s/%s", n, width, height, voice.provider, voice.speaker)
 
     frame = Frame(spec.image_model or "", spec.video_model if generative else None, width, height, fps,
-                  spec.aspect_ratio)
+                  spec.aspect_ratio, captions=spec.captions)
     work = submit_scenes(plan, frame, lambda s: (voice.provider, voice.speaker, None))
     run_scenes(progress, work)
-    result = finish(progress, work, spec.aspect_ratio)
+    result = finish(progress, work, spec.aspect_ratio, spec.music, "\n".join(spec.prompt_list))
     progress.finish()
     create_markdown_artifact(storyboard(plan, result), key=f"storyboard-{job_id()[:8]}", description="Storyboard")
     logger.info("video ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)

@@ -57,6 +57,11 @@ def _count(kind: str) -> None:
         CALLS[kind] += 1
 
 
+def count_call(kind: str) -> None:
+    """Count one provider call made by a routing module beside this one (``providers.music_source``: "music")."""
+    _count(kind)
+
+
 def has_credentials(backend: str) -> bool:
     """True when the vendor's credential is set (the local backend always is)."""
     return backend == "local" or backend in get_settings().configured_backends()

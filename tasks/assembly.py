@@ -1,4 +1,5 @@
-"""The whole video: scene clips joined by stream copy, one narration track, then the published files."""
+"""The whole video: scene clips joined by stream copy, one narration track (with the music bed ducked under it when
+the job has music), then the published files."""
 
 from __future__ import annotations
 
@@ -11,21 +12,26 @@ from core.storage import content_key
 from media.assemble import concat_clips, extract_poster, mux
 from media.audio import build_narration
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
+from media.mix import MusicBed
 from media.probe import probe
 from tasks.common import RENDERER_VERSION, asset_cache, renderer_of, storage, stored, workdir
+from tasks.music import MusicBedAsset
 from tasks.video import RenderedScene
 
 
-def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> str:
+def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
+                 music: MusicBedAsset | None = None) -> str:
+    bed = {"music": music.key, "volume": music.volume} if music else {}  # absent: keys from before music stay put
     return content_key(
         "assembly", "mp4", clips=[s.clip for s in scenes], durations=[s.duration for s in scenes],
-        audio=[v.wav if v else None for v in voices], renderer=RENDERER_VERSION,
+        audio=[v.wav if v else None for v in voices], renderer=RENDERER_VERSION, **bed,
     )
 
 
 @task(name="assemble", task_run_name="assemble", cache_key_fn=asset_cache(assembly_key))
-def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> str:
-    """Concatenate the clips without re-encoding and mux one loudness-normalised narration track."""
+def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music: MusicBedAsset | None = None) -> str:
+    """Concatenate the clips without re-encoding and mux one loudness-normalised narration track, with ``music``
+    (a bed already fitted to the video's length) ducked under the voice when given."""
     store = storage()
 
     def join(tmp: Path) -> Path:
@@ -35,10 +41,11 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> st
             (store.local_copy(v.wav, tmp) if v else None, s.duration)
             for s, v in zip(scenes, voices, strict=True)
         ]
-        audio = build_narration(segments, tmp / "narration.m4a")
+        bed = MusicBed(store.local_copy(music.key, tmp), music.volume) if music else None
+        audio = build_narration(segments, tmp / "narration.m4a", music=bed)
         return mux(video, audio, tmp / "final.mp4")
 
-    return stored(assembly_key(scenes, voices), join, task="assemble")
+    return stored(assembly_key(scenes, voices, music), join, task="assemble")
 
 
 def scene_renderers(image: str, voice: VoiceAsset | None, video: str | None) -> dict[str, str]:

@@ -16,7 +16,9 @@ from core import catalog
 from core.results import SceneSpec, VoiceAsset
 from core.settings import get_settings
 from core.storage import content_key
-from media.captions import Word, group_words, write_scene_ass
+from core.styles import DEFAULT_CAPTIONS, CaptionOptions
+from media.caption_styles import write_styled_ass
+from media.captions import Word
 from media.scene import motion_for, render_still_clip, render_video_clip
 from media.timing import scene_duration
 from providers import registry
@@ -93,36 +95,40 @@ def local_motion(model: str | None) -> bool:
     return bool(model) and registry.renderer_for(model or "") == "local"
 
 
+def _styled(captions: CaptionOptions | None) -> dict[str, object]:
+    """The caption style as a scene-key part, only when it is not the default (so existing scene caches stay valid)."""
+    return {"captions": captions.model_dump()} if captions and captions != DEFAULT_CAPTIONS else {}
+
+
 def scene_key(
     scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int,
-    fade: float = 0.0,
+    fade: float = 0.0, captions: CaptionOptions | None = None,
 ) -> str:
     return content_key(
         "scene", "mp4", image=image, video=video, words=voice.model_dump() if voice else None,
         size=f"{width}x{height}", fps=fps, motion=motion_for(scene.index), renderer=RENDERER_VERSION,
-        encode=f"{SCENE_RENDER}:{get_settings().x264_preset}", **_planned(scene, fade),
+        encode=f"{SCENE_RENDER}:{get_settings().x264_preset}", **_planned(scene, fade), **_styled(captions),
     )
 
 
 @task(name="render-scene", task_run_name="scene-{scene.index}", cache_key_fn=asset_cache(scene_key))
 def render_scene(
     scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int,
-    fade: float = 0.0,
+    fade: float = 0.0, captions: CaptionOptions | None = None,
 ) -> RenderedScene:
     """Render the scene clip: motion (or the generated clip) with the narration's captions burned in.
 
-    A planned ``scene.duration`` (movies) wins over the narration's length; ``fade`` > 0 fades through black.
+    A planned ``scene.duration`` (movies) wins over the narration's length; ``fade`` > 0 fades through black;
+    ``captions`` is the caller's caption style (``None``: the classic default; style "none": nothing burned in).
     """
-    key = scene_key(scene, image, voice, video, width, height, fps, fade)
+    key = scene_key(scene, image, voice, video, width, height, fps, fade, captions)
     duration = scene.duration or scene_duration(voice.duration if voice else None, fps)
     preset = get_settings().x264_preset
 
     def render(tmp: Path) -> Path:
         store = storage()
-        ass = None
-        if voice and voice.words:
-            cues = group_words([Word(w.text, w.start, w.end) for w in voice.words])
-            ass = write_scene_ass(cues, width, height, tmp / "captions.ass")
+        words = [Word(w.text, w.start, w.end) for w in voice.words] if voice else []
+        ass = write_styled_ass(words, width, height, tmp / "captions.ass", captions or DEFAULT_CAPTIONS)
         out = tmp / "scene.mp4"
         if video:
             return render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width,
