@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -176,7 +177,7 @@ def list_requests(
     if as_json:
         typer.echo(json.dumps({"requests": page.requests, "next_cursor": page.next_cursor}, indent=2))
         return
-    err_console.print(_table(page.requests, f"{len(page.requests)} requests"))
+    Console().print(_table(page.requests, f"your requests ({len(page.requests)}, newest first)"))
     if page.next_cursor:
         err_console.print(f"more: reelflow list --cursor {page.next_cursor}", markup=False)
 
@@ -199,7 +200,7 @@ def watch(
     with service(url, key) as client:
         try:
             with Live(_table(_recent(client, ids or [], limit), "reelflow jobs (Ctrl-C to quit)"),
-                      console=err_console, auto_refresh=False) as live:
+                      console=Console(), auto_refresh=False) as live:
                 while True:
                     time.sleep(interval)
                     live.update(_table(_recent(client, ids or [], limit), "reelflow jobs (Ctrl-C to quit)"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,44 @@ def test_list_on_a_server_without_the_endpoint_says_so() -> None:
 def test_the_in_process_narrative_says_it_does_not_use_the_service() -> None:
     done = reelflow("narrative", "--help")
     assert "does not use the running" in " ".join(done.stdout.split())
+
+
+def test_submit_wait_prints_the_id_then_the_video_url(body: Path) -> None:
+    running = {"request_id": "r-7", "status": "IN_PROGRESS", "progress": 40, "stage": "image_generation"}
+    done = {"request_id": "r-7", "status": "COMPLETED", "progress": 100, "result": {"videoUrl": "http://x/v.mp4"}}
+    with scripted_api() as api:
+        api.answer("/v1/video/create_narrative", (200, {"request_id": "r-7"}))
+        api.answer("/v1/video/status", (200, running), (200, done))
+        done_run = reelflow("submit", "narrative", str(body), "--wait", "--url", api.url, "--api-key", "k")
+    assert done_run.returncode == 0, done_run.stderr
+    assert done_run.stdout.splitlines() == ["r-7", "http://x/v.mp4"]
+
+
+def test_submit_wait_on_a_failed_job_prints_its_message_and_exits_1(body: Path) -> None:
+    failed = {"request_id": "r-8", "status": "FAILED", "progress": 30, "message": "image_generation failed: scene 1"}
+    with scripted_api() as api:
+        api.answer("/v1/video/create_narrative", (200, {"request_id": "r-8"}))
+        api.answer("/v1/video/status", (200, failed))
+        done = reelflow("submit", "narrative", str(body), "--wait", "--url", api.url, "--api-key", "k")
+    assert done.returncode == 1
+    assert done.stdout.strip() == "r-8"
+    assert "reelflow: request r-8 FAILED: image_generation failed: scene 1" in done.stderr
+
+
+def test_watch_refreshes_until_ctrl_c_then_exits_0() -> None:
+    running = {"request_id": "r-9", "status": "IN_PROGRESS", "progress": 55, "stage": "speech_generation"}
+    with scripted_api() as api:
+        api.answer("/v1/video/status", (200, running))
+        watch = subprocess.Popen([sys.executable, "-c", "from adapter.cli import app; app()", "watch", "r-9",
+                                  "--interval", "0.2", "--url", api.url, "--api-key", "k"], cwd=REPO,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(api.seen) < 3:  # the first render and two refreshes
+            assert time.monotonic() < deadline and watch.poll() is None, watch.communicate()
+            time.sleep(0.05)
+        watch.send_signal(signal.SIGINT)
+        out, err = watch.communicate(timeout=30)
+    assert watch.returncode == 0, err
+    assert "Traceback" not in err
+    assert "speech_generation" in out
+    assert {seen.query["request_id"] for seen in api.seen} == {"r-9"}
