@@ -64,8 +64,10 @@ def narrative(
     provider: Annotated[str | None, typer.Option("--provider")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")] = Path("reelflow-narrative.mp4"),
 ) -> None:
-    """Render a narrative video in THIS process and write it to --out (offline use: it does not use the running
-    service, and its run does not appear in the service's Prefect UI; for that, use `reelflow submit`)."""
+    """Render a narrative in THIS process to --out (offline: does not use the running service; see `submit`).
+
+    Its flow run goes to a throwaway Prefect API and never appears in the service's Prefect UI.
+    """
     _prepare_environment()
     from core.contract import parse_narrative
     from core.errors import InvalidRequest
