@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from adapter.jobs import PREFECT_DOWN
 from reelflow_client import (
     BadRequest,
+    Conflict,
     JobFailed,
     NotFound,
     ReelflowClient,
@@ -21,6 +22,7 @@ from reelflow_client import (
     ServiceUnreachable,
     TooManyRequests,
     Unauthorized,
+    WaitTimeout,
 )
 from tests.unit.adapter.conftest import closed_port
 from tests.unit.adapter.scripted_api import ScriptedApi, scripted_api
@@ -136,3 +138,20 @@ def test_a_429_carries_retry_after(scripted: ScriptedApi) -> None:
     with ReelflowClient(KEY, scripted.url) as client, pytest.raises(TooManyRequests) as caught:
         client.create_narrative(GOOD)
     assert caught.value.message == "too many jobs in flight for this key"
+
+
+def test_wait_gives_up_after_its_timeout_with_the_last_status(scripted: ScriptedApi) -> None:
+    running = {"request_id": "r3", "status": "PENDING", "progress": 0}
+    scripted.answer("/v1/video/status", (200, running))
+    with ReelflowClient(KEY, scripted.url) as client, pytest.raises(WaitTimeout) as caught:
+        client.wait("r3", poll_interval=0.01, timeout=0.05)
+    assert caught.value.last.status == "PENDING"
+    assert len(scripted.seen) >= 2  # it polled, then gave up
+
+
+def test_download_of_an_unfinished_job_is_a_conflict_saying_to_wait(scripted: ScriptedApi, tmp_path: Path) -> None:
+    scripted.answer("/v1/video/status", (200, {"request_id": "r4", "status": "IN_PROGRESS", "progress": 10}))
+    with ReelflowClient(KEY, scripted.url) as client, pytest.raises(Conflict) as caught:
+        client.download("r4", tmp_path / "x.mp4")
+    assert caught.value.message == "request r4 is IN_PROGRESS, not COMPLETED yet; wait for it first"
+    assert not (tmp_path / "x.mp4").exists()
