@@ -29,7 +29,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy core media providers
+	$(VENV)/bin/mypy core media providers reelflow_client
 
 test: lint
 	$(PY) -m pytest

@@ -1,7 +1,9 @@
 """The ``reelflow`` command line.
 
 ``reelflow narrative "line one" "line two" --aspect 9:16 --out demo.mp4`` runs the narrative flow in this process
-(Prefect runs an ephemeral API when no ``PREFECT_API_URL`` is set) and shows its progress as a bar.
+(Prefect runs an ephemeral API when no ``PREFECT_API_URL`` is set) and shows its progress as a bar: offline use,
+no service needed. The commands that drive the running service over its HTTP API (``submit``, ``status``,
+``list``, ``watch``, ``cancel``, ``download``) live in ``adapter.cli_service`` and are registered here.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adapter import cli_service
+from adapter.cli_common import require_reachable
+
 app = typer.Typer(help="reelflow: text to narrated video, on Prefect flows.", no_args_is_help=True)
 console = Console(stderr=True)
+cli_service.register(app)
 
 DEMO_LINES = [
     "A lighthouse keeper wakes before dawn on a windswept island.",
@@ -58,7 +64,10 @@ def narrative(
     provider: Annotated[str | None, typer.Option("--provider")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where to write the MP4.")] = Path("reelflow-narrative.mp4"),
 ) -> None:
-    """Render a narrative video from text lines and write it to --out."""
+    """Render a narrative in THIS process to --out (offline: does not use the running service; see `submit`).
+
+    Its flow run goes to a throwaway Prefect API and never appears in the service's Prefect UI.
+    """
     _prepare_environment()
     from core.contract import parse_narrative
     from core.errors import InvalidRequest
@@ -191,7 +200,8 @@ def batch(
             console.print("[red]nothing was started[/red]" + ("" if checked.lines else " (no valid line)"))
             raise typer.Exit(2)
     owner = workpool.owner_id(api_key)
-    with workpool.service_api():
+    with workpool.service_api() as url:
+        require_reachable(url)  # Prefect's /api/health: one line and exit 2 when the service is down
         run_id = workpool.submit(manifest, checked, {"owner": owner, "skip_invalid": skip_invalid,
                                                      "max_in_flight": max_in_flight}, console)
         typer.echo(str(run_id))

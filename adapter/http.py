@@ -1,6 +1,7 @@
 """The API app factory: routers, error handlers, one Prefect client and one intake engine per process, ``/health``.
 
 Run with ``uvicorn adapter.http:create_app --factory``. The Prefect API is found through ``PREFECT_API_URL``.
+The Model Context Protocol endpoint (``adapter.mcp_server``) is mounted at ``/mcp``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.settings import get_current_settings
 from pydantic import BaseModel
 
-from adapter import files, models, video
+from adapter import files, mcp_server, models, video
 from adapter.errors import install_handlers
 from adapter.jobs import PREFECT_DOWN, Jobs
 from core.contract import MovieRequest, NarrativeRequest
@@ -45,7 +46,7 @@ def prefect_api_url() -> str:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_current_settings()
     async with PrefectClient(prefect_api_url(), api_key=settings.api.key.get_secret_value() if settings.api.key
-                             else None) as client:
+                             else None) as client, app.state.mcp.session_manager.run():
         jobs = Jobs(client)
         app.state.jobs = jobs
         await jobs.connect()  # creates and migrates the intake on first start; retried on use if it failed
@@ -85,6 +86,9 @@ def create_app() -> FastAPI:
     app.include_router(video.router)
     app.include_router(files.router)
     app.include_router(models.router)
+    app.state.mcp = mcp_server.build(app)  # the lifespan runs its session manager (a mounted app's never runs)
+    app.mount(mcp_server.PATH, mcp_server.streamable_app(app.state.mcp), name="mcp")
+    app.add_middleware(mcp_server.ExactPath)
 
     @app.get("/health", operation_id="health", tags=["ops"], summary="200 when the API can reach Prefect")
     async def health() -> JSONResponse:
