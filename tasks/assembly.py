@@ -9,7 +9,7 @@ from prefect import task
 
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
-from media.assemble import concat_clips, extract_poster, mux
+from media.assemble import concat_clips, extract_poster
 from media.audio import build_narration
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
 from media.mix import MusicBed
@@ -36,14 +36,13 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
 
     def join(tmp: Path) -> Path:
         clips = [store.local_copy(s.clip, tmp) for s in scenes]
-        video = concat_clips(clips, tmp / "video.mp4")
         segments = [
             (store.local_copy(v.wav, tmp) if v else None, s.duration)
             for s, v in zip(scenes, voices, strict=True)
         ]
         bed = MusicBed(store.local_copy(music.key, tmp), music.volume) if music else None
         audio = build_narration(segments, tmp / "narration.m4a", music=bed)
-        return mux(video, audio, tmp / "final.mp4")
+        return concat_clips(clips, tmp / "final.mp4", audio=audio)
 
     return stored(assembly_key(scenes, voices, music), join, task="assemble")
 
