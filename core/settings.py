@@ -20,6 +20,10 @@ SIZES: dict[str, dict[str, tuple[int, int]]] = {
 }
 
 
+#: x264's presets, fastest first (a typo fails at startup, not in the middle of a render).
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+
+
 def _vendor(name: str) -> AliasChoices:
     return AliasChoices(name, f"REELFLOW_{name}")
 
@@ -70,7 +74,10 @@ class Settings(BaseSettings):
     reconcile_interval: float = Field(default=5.0, gt=0, description="Seconds between reconciler passes.")
     fps: Literal[24, 30] = 30
     size_class: Literal["720p", "1080p"] = "720p"
-    x264_preset: str = "veryfast"
+    x264_preset: X264Preset = Field(default="veryfast", description="x264 preset of every final scene encode.")
+    x264_intermediate_preset: X264Preset = Field(
+        default="ultrafast", description="x264 preset of clips that are encoded again (local image-to-video)."
+    )
     task_retries: int = Field(default=3, ge=0, description="Retries of a retryable provider error per task.")
     inject_faults: str = Field(default="", description="Testing only: comma-separated task names that fail on purpose.")
     task_retry_delay: float = Field(default=2.0, ge=0, description="First retry delay in seconds; doubles each try.")

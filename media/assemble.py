@@ -10,6 +10,7 @@ before it has fully downloaded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from core.errors import RenderError
@@ -24,17 +25,22 @@ def _concat_line(path: Path) -> str:
 
 
 def _check_compatible(clips: Sequence[Path]) -> None:
-    first = probe(clips[0]).video
+    """Every clip's video parameters equal the first's (probed a few at a time: each probe is an ffmpeg start)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        videos = list(pool.map(lambda clip: probe(clip).video, clips))
+    first = videos[0]
     if first is None:
         raise RenderError(f"concat failed: {clips[0].name} has no video stream")
-    for clip in clips[1:]:
-        video = probe(clip).video
+    for clip, video in zip(clips[1:], videos[1:], strict=True):
         if video != first:
             raise RenderError(f"concat failed: {clip.name} ({video}) does not match {clips[0].name} ({first})")
 
 
-def concat_clips(clips: Sequence[Path], out: Path) -> Path:
-    """Join video-only clips end to end by stream copy (no re-encode); they must share codec, size, fps, pix_fmt."""
+def concat_clips(clips: Sequence[Path], out: Path, audio: Path | None = None) -> Path:
+    """Join video-only clips end to end by stream copy (no re-encode); they must share codec, size, fps, pix_fmt.
+
+    With ``audio``, the track is muxed in the same command (as :func:`mux` does): one pass over the film, not two.
+    """
     if not clips:
         raise RenderError("concat failed: no clips")
     clips = [Path(clip) for clip in clips]
@@ -44,8 +50,12 @@ def concat_clips(clips: Sequence[Path], out: Path) -> Path:
         listing = tmp.with_suffix(".txt")
         listing.write_text("".join(_concat_line(clip) for clip in clips), encoding="utf-8")
         try:
-            args = ["-f", "concat", "-safe", "0", "-i", file_arg(listing), "-map", "0:v:0", "-c", "copy"]
-            run([*args, file_arg(tmp)], what="concat clips")
+            args = ["-f", "concat", "-safe", "0", "-i", file_arg(listing)]
+            if audio is not None:
+                args += ["-i", file_arg(audio), "-map", "0:v:0", "-map", "1:a:0", "-movflags", "+faststart"]
+            else:
+                args += ["-map", "0:v:0"]
+            run([*args, "-c", "copy", file_arg(tmp)], what="concat clips")
         finally:
             listing.unlink(missing_ok=True)
     return out

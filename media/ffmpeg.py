@@ -13,8 +13,9 @@ import functools
 import logging
 import os
 import subprocess
+import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,53 @@ def run(stream_or_args: Any, *, what: str) -> str:
     names the step and ffmpeg's own reason.
     """
     code, stderr = run_unchecked(stream_or_args, what=what)
+    if code != 0:
+        raise RenderError(f"{what} failed: {stderr_tail(stderr) or f'ffmpeg exited with code {code}'}")
+    return stderr
+
+
+def run_output(stream_or_args: Any, *, what: str) -> bytes:
+    """Run ffmpeg and return what it wrote to stdout (an output of ``pipe:1``); errors as for :func:`run`."""
+    cmd = [ffmpeg_exe(), *build_args(stream_or_args)]
+    log.debug("%s: %s", what, subprocess.list2cmdline(cmd))
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    except OSError as exc:
+        raise RenderError(f"{what} failed: cannot start ffmpeg ({exc.strerror or exc})") from exc
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", errors="replace")
+        raise RenderError(f"{what} failed: {stderr_tail(stderr) or f'ffmpeg exited with code {proc.returncode}'}")
+    return proc.stdout
+
+
+def run_fed(stream_or_args: Any, chunks: Iterable[bytes | memoryview], *, what: str) -> str:
+    """Run ffmpeg reading ``chunks`` on stdin (an input of ``pipe:0``, e.g. raw frames made in Python).
+
+    stderr goes to a temporary file, not a pipe: ffmpeg writes progress there all along, and a pipe nobody reads
+    while we write stdin would fill and stall both processes. A chunk that cannot be written (ffmpeg quit early)
+    stops the feed; the exit code and stderr then say why. Errors as for :func:`run`.
+    """
+    cmd = [ffmpeg_exe(), *build_args(stream_or_args)]
+    log.debug("%s: %s", what, subprocess.list2cmdline(cmd))
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        except OSError as exc:
+            raise RenderError(f"{what} failed: cannot start ffmpeg ({exc.strerror or exc})") from exc
+        assert proc.stdin is not None
+        try:
+            for chunk in chunks:
+                proc.stdin.write(chunk)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        except BaseException:  # the frame source failed: do not leave ffmpeg waiting for input
+            proc.kill()
+            proc.wait()
+            raise
+        code = proc.wait()
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
     if code != 0:
         raise RenderError(f"{what} failed: {stderr_tail(stderr) or f'ffmpeg exited with code {code}'}")
     return stderr

@@ -3,64 +3,40 @@
 Every clip leaves here with the same codec settings (H.264 High, yuv420p, CFR, same size and time base, video
 only), because ``media.assemble`` joins clips by stream copy and that only works when their parameters match.
 
-Motion uses the ``perspective`` filter rather than ``zoompan``: zoompan crops at whole pixels of its input, so a
-slow zoom or pan visibly jitters (we measured the frame-to-frame step of a tracked point varying by ~200 % of its
-mean on a plain zoompan, ~40 % even on a 4x upscale). perspective samples the still at sub-pixel positions
-(bilinear, per-frame coordinates): ~5 %, i.e. smooth, for about the CPU of the 4x-upscale zoompan (~25 % more
-than a plain one). The still is cover-cropped to the output aspect once with lanczos and repeated with ``loop``;
-decoding it per frame would waste time.
+A still becomes its scene in one encode: the still is cover-cropped to the output (lanczos, BT.709) once, the
+motion is made frame by frame in ``media.motion`` and piped raw into the one ffmpeg that burns the captions, fades
+and encodes. A generated clip (a vendor's) gets the same captions, fades and encode in one pass of its own.
+x264 threads: each ffmpeg gets ``threads`` (default: the cores shared by the renders a flow runs at once), since
+four renders each starting a thread per core only add switching on a small machine.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import ffmpeg  # type: ignore[import-untyped,unused-ignore]
 
 from core.errors import RenderError
 from media.captions import caption_font
-from media.ffmpeg import atomic_output, file_arg, run
+from media.ffmpeg import atomic_output, file_arg, run, run_fed, run_output
+from media.motion import MAX_ZOOM, MOTION_CYCLE, PAN_ZOOM, Motion, motion_for, moving_frames
 from media.timing import frame_count
 
-Motion = Literal["zoom_in", "zoom_out", "pan_left", "pan_right"]
+__all__ = ["MAX_ZOOM", "MOTION_CYCLE", "PAN_ZOOM", "Motion", "motion_for", "render_still_clip", "render_video_clip"]
 
-#: The order scenes cycle through: alternate zooms with pans so consecutive scenes never move alike.
-MOTION_CYCLE: tuple[Motion, ...] = ("zoom_in", "pan_right", "zoom_out", "pan_left")
-#: Zoom range of zoom_in/zoom_out: enough to feel alive, little enough not to lose the picture's edges.
-MAX_ZOOM = 1.15
-#: Zoom held during pans: the slack (1 - 1/zoom of the width) is the distance travelled.
-PAN_ZOOM = 1.12
 #: x264 quality (its default): motion-softened stills look clean at 720p; lower costs size more than time.
 CRF = 23
+#: The colour every clip is tagged with (limited-range BT.709), so clips stay concat-compatible.
+BT709 = {"range": "tv", "color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709"}
+#: Renders a flow runs at once (its task runner's workers): each ffmpeg's share of the cores is cores / this.
+CONCURRENT_RENDERS = 4
 
 
-def motion_for(index: int) -> Motion:
-    """The motion of scene ``index`` (0-based): cycles through ``MOTION_CYCLE``."""
-    return MOTION_CYCLE[index % len(MOTION_CYCLE)]
-
-
-def _corners(motion: Motion, width: int, height: int, frames: int) -> dict[str, str]:
-    """perspective source-corner expressions (sense=source: where each output corner samples the still).
-
-    Zoom is geometric (z0 * (z1/z0)^p) so it looks steady rather than slowing down; ``on`` is the output frame
-    number and p runs 0..1 over the clip.
-    """
-    if motion not in get_args(Motion):
-        raise RenderError(f"unknown motion {motion!r}")
-    p = f"(on/{max(frames - 1, 1)})"
-    if motion in ("zoom_in", "zoom_out"):
-        z0, z1 = (1.0, MAX_ZOOM) if motion == "zoom_in" else (MAX_ZOOM, 1.0)
-        zoom = f"({z0}*pow({z1 / z0:.6f},{p}))"
-        cx, cy = f"{width / 2}", f"{height / 2}"
-    else:
-        zoom = f"{PAN_ZOOM}"
-        half_slack = (width - width / PAN_ZOOM) / 2
-        direction = 1 if motion == "pan_right" else -1
-        cx, cy = f"({width / 2}+{direction * half_slack:.4f}*(2*{p}-1))", f"{height / 2}"
-    half_w, half_h = f"({width / 2}/{zoom})", f"({height / 2}/{zoom})"
-    left, right, top, bottom = f"{cx}-{half_w}", f"{cx}+{half_w}", f"{cy}-{half_h}", f"{cy}+{half_h}"
-    return {"x0": left, "y0": top, "x1": right, "y1": top, "x2": left, "y2": bottom, "x3": right, "y3": bottom}
+def default_threads() -> int:
+    """x264 threads per render: the machine's cores shared by the renders running at once, at least one."""
+    return max(1, (os.cpu_count() or 1) // CONCURRENT_RENDERS)
 
 
 def _cover(stream: Any, width: int, height: int) -> Any:
@@ -105,11 +81,9 @@ def _captions(stream: Any, ass: Path | None) -> Any:
     return stream.filter("subtitles", filename=file_arg(ass), fontsdir=file_arg(font.directory))
 
 
-def _encode(stream: Any, out: Path, *, fps: int, frames: int, preset: str) -> Any:
+def _encode(stream: Any, out: Path, *, fps: int, frames: int, preset: str, threads: int | None) -> Any:
     """Identical x264 settings for every clip, so concat can stream-copy them; ``-frames:v`` pins the length."""
-    tagged = stream.filter("format", "yuv420p").filter(
-        "setparams", range="tv", color_primaries="bt709", color_trc="bt709", colorspace="bt709"
-    )
+    tagged = stream.filter("format", "yuv420p").filter("setparams", **BT709)
     return tagged.output(
         file_arg(out),
         an=None,
@@ -122,6 +96,7 @@ def _encode(stream: Any, out: Path, *, fps: int, frames: int, preset: str) -> An
         r=fps,
         fps_mode="cfr",
         video_track_timescale=fps * 1000,
+        threads=default_threads() if threads is None else threads,
     )
 
 
@@ -130,6 +105,16 @@ def _check_args(duration: float, width: int, height: int, fps: int) -> int:
     if frames < 1 or width < 2 or height < 2 or width % 2 or height % 2 or fps <= 0:
         raise RenderError(f"bad clip geometry: {duration}s {width}x{height}@{fps} (sizes must be even)")
     return frames
+
+
+def _still_frame(image: Path, width: int, height: int) -> bytes:
+    """The still cover-cropped to the frame as one raw yuv420p frame (BT.709, limited range), made once."""
+    still = _cover(ffmpeg.input(file_arg(image)).video, width, height).filter("format", "yuv420p")
+    raw = run_output(still.output("pipe:1", format="rawvideo", pix_fmt="yuv420p", **{"frames:v": 1}),
+                     what=f"render {image.name}")
+    if len(raw) != width * height * 3 // 2:
+        raise RenderError(f"render {image.name} failed: the still decoded to {len(raw)} bytes")
+    return raw
 
 
 def render_still_clip(
@@ -144,30 +129,22 @@ def render_still_clip(
     ass: Path | None,
     preset: str = "veryfast",
     fade: float = 0.0,
+    threads: int | None = None,
 ) -> Path:
     """Render a still as a video-only H.264 clip of exactly ``round(duration*fps)`` frames with Ken Burns motion.
 
-    Captions in ``ass`` (scene-relative times, frame-pixel layout) are burned in with libass after the motion,
-    so they stay put while the picture moves. ``fade`` > 0 fades the clip in and out through black.
+    Captions in ``ass`` (any ASS file with scene-relative times and frame-pixel layout, whatever style wrote it)
+    are burned in after the motion, so they stay put while the picture moves. ``fade`` > 0 fades the clip in and
+    out through black. Motion, captions, fades and the encode are one pass: the only encode of this scene.
     """
     image, frames = Path(image), _check_args(duration, width, height, fps)
-    still = _cover(ffmpeg.input(file_arg(image)).video, width, height)
-    moving = (
-        still.filter("format", "yuv420p")
-        .filter("loop", loop=frames - 1, size=1, start=0)
-        .filter("settb", f"1/{fps}")
-        .filter("setpts", "N")
-        .filter(
-            "perspective",
-            interpolation="linear",
-            sense="source",
-            eval="frame",
-            **_corners(motion, width, height, frames),
-        )
-    )
+    raw = _still_frame(image, width, height)
+    source = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="yuv420p", s=f"{width}x{height}", framerate=fps)
+    tagged = source.video.filter("setparams", **BT709)  # raw frames carry no colour tags; libass reads them
     with atomic_output(out) as tmp:
-        shown = _fade(_captions(moving, ass), fade, frames, fps)
-        run(_encode(shown, tmp, fps=fps, frames=frames, preset=preset), what=f"render {image.name}")
+        shown = _fade(_captions(tagged, ass), fade, frames, fps)
+        encode = _encode(shown, tmp, fps=fps, frames=frames, preset=preset, threads=threads)
+        run_fed(encode, moving_frames(raw, motion, width, height, frames), what=f"render {image.name}")
     return Path(out)
 
 
@@ -182,6 +159,7 @@ def render_video_clip(
     ass: Path | None,
     preset: str = "veryfast",
     fade: float = 0.0,
+    threads: int | None = None,
 ) -> Path:
     """Normalise a generated video clip: cover-crop to size, force ``fps``, trim or hold its last frame to exactly
     ``duration``, burn captions, drop any audio (the narration track is built separately); ``fade`` as for stills."""
@@ -190,5 +168,6 @@ def render_video_clip(
     clip = _cover(clip, width, height).filter("tpad", stop_mode="clone", stop_duration=f"{duration:.6f}")
     with atomic_output(out) as tmp:
         shown = _fade(_captions(clip, ass), fade, frames, fps)
-        run(_encode(shown, tmp, fps=fps, frames=frames, preset=preset), what=f"render {source.name}")
+        run(_encode(shown, tmp, fps=fps, frames=frames, preset=preset, threads=threads),
+            what=f"render {source.name}")
     return Path(out)

@@ -3,13 +3,14 @@ the job has music), then the published files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from prefect import task
 
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
-from media.assemble import concat_clips, extract_poster, mux
+from media.assemble import concat_clips, extract_poster
 from media.audio import build_narration
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
 from media.mix import MusicBed
@@ -33,19 +34,42 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
     """Concatenate the clips without re-encoding and mux one loudness-normalised narration track, with ``music``
     (a bed already fitted to the video's length) ducked under the voice when given."""
     store = storage()
+    key = assembly_key(scenes, voices, music)
 
     def join(tmp: Path) -> Path:
         clips = [store.local_copy(s.clip, tmp) for s in scenes]
-        video = concat_clips(clips, tmp / "video.mp4")
         segments = [
             (store.local_copy(v.wav, tmp) if v else None, s.duration)
             for s, v in zip(scenes, voices, strict=True)
         ]
         bed = MusicBed(store.local_copy(music.key, tmp), music.volume) if music else None
         audio = build_narration(segments, tmp / "narration.m4a", music=bed)
-        return mux(video, audio, tmp / "final.mp4")
+        final = concat_clips(clips, tmp / "final.mp4", audio=audio)
+        _describe(final, key, tmp)
+        return final
 
-    return stored(assembly_key(scenes, voices, music), join, task="assemble")
+    return stored(key, join, task="assemble", beside=(_poster_key(key), _facts_key(key)))
+
+
+def _poster_key(key: str) -> str:
+    return key.rsplit(".", 1)[0] + ".poster.jpg"
+
+
+def _facts_key(key: str) -> str:
+    return key.rsplit(".", 1)[0] + ".facts.json"
+
+
+def _describe(final: Path, key: str, tmp: Path) -> dict[str, float]:
+    """Store the film's poster and probed facts beside it, once per assembly rather than once per job: an identical
+    rerun then publishes without starting ffmpeg."""
+    info = probe(final)
+    if info.video is None:
+        raise ValueError("assembled video has no video stream")
+    facts = {"duration": round(info.duration, 3), "width": info.video.width, "height": info.video.height,
+             "size_bytes": info.size_bytes}
+    storage().put_file(_poster_key(key), extract_poster(final, tmp / "poster.jpg"))
+    storage().put_bytes(_facts_key(key), json.dumps(facts).encode())
+    return facts
 
 
 def scene_renderers(image: str, voice: VoiceAsset | None, video: str | None) -> dict[str, str]:
@@ -88,16 +112,16 @@ def publish(
     prefix = f"jobs/{job_id}"
     with workdir() as tmp:
         local = store.local_copy(assembled, tmp)
-        info = probe(local)
+        if store.exists(_facts_key(assembled)) and store.exists(_poster_key(assembled)):
+            facts = json.loads(store.get_bytes(_facts_key(assembled)))
+        else:  # an assembly stored before its poster and facts were kept beside it
+            facts = _describe(local, assembled, tmp)
         srt, vtt = tmp / "captions.srt", tmp / "captions.vtt"
         write_sidecars(whole_video_cues(scenes, voices), srt, vtt)
-        poster = extract_poster(local, tmp / "poster.jpg")
         store.put_file(f"{prefix}/video.mp4", local)
         store.put_file(f"{prefix}/captions.srt", srt)
         store.put_file(f"{prefix}/captions.vtt", vtt)
-        store.put_file(f"{prefix}/poster.jpg", poster)
-    if info.video is None:
-        raise ValueError("assembled video has no video stream")
+        store.put_file(f"{prefix}/poster.jpg", store.local_copy(_poster_key(assembled), tmp))
     scene_assets = [
         SceneAssets(index=s.index, text=p.text, duration=s.duration, image=img, voice=v.wav if v else "",
                     clip=s.clip, video=vid, rendered_by=scene_renderers(img, v, vid))
@@ -106,9 +130,9 @@ def publish(
     rendered_by, renderers = VideoResult.renderers_of(scene_assets)
     result = VideoResult(
         video=f"{prefix}/video.mp4", srt=f"{prefix}/captions.srt", vtt=f"{prefix}/captions.vtt",
-        poster=f"{prefix}/poster.jpg", duration=round(info.duration, 3), width=info.video.width,
-        height=info.video.height, aspect_ratio=aspect_ratio,  # type: ignore[arg-type]
-        size_bytes=info.size_bytes, rendered_by=rendered_by, renderers=renderers, scenes=scene_assets,
+        poster=f"{prefix}/poster.jpg", duration=facts["duration"], width=int(facts["width"]),
+        height=int(facts["height"]), aspect_ratio=aspect_ratio,  # type: ignore[arg-type]
+        size_bytes=int(facts["size_bytes"]), rendered_by=rendered_by, renderers=renderers, scenes=scene_assets,
     )
     store.put_bytes(f"{prefix}/result.json", result.model_dump_json().encode())  # what /status reads
     return result

@@ -81,7 +81,7 @@ def film(
         start += duration
     narration = build_narration(segments, folder / "narration.m4a")
     joined = concat_clips(clips, folder / "joined.mp4")
-    final = mux(joined, narration, folder / "final.mp4")
+    final = concat_clips(clips, folder / "final.mp4", audio=narration)  # what assembly does: join + mux at once
     write_sidecars(all_cues, folder / "final.srt", folder / "final.vtt")
     poster = extract_poster(final, folder / "poster.jpg")
     return Film(width, height, final, joined, clips, durations, bounds, all_cues, folder / "final.srt", poster)
@@ -106,6 +106,13 @@ def test_audio_and_video_line_up(film: Film) -> None:
     video_s, audio_s = stream_durations(film.final)
     assert abs(video_s - audio_s) < 1 / FPS
     assert video_s == pytest.approx(sum(film.durations))
+
+
+def test_joining_and_muxing_at_once_equals_the_two_steps(film: Film) -> None:
+    narration = film.final.parent / "narration.m4a"
+    two_steps = mux(film.joined, narration, film.final.parent / "two-steps.mp4")
+    assert stream_durations(two_steps) == stream_durations(film.final)
+    assert probe(two_steps).video == probe(film.final).video
 
 
 def test_each_scene_outlasts_its_narration(film: Film) -> None:
