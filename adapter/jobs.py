@@ -93,12 +93,6 @@ class Jobs:
                                             limit=get_settings().max_active_per_key)
         return request_id
 
-    async def _row(self, request_id: str, kid: str) -> intake.Row:
-        row = await intake.read(await self._connect(), request_id, kid)
-        if row is None:
-            raise NotFound(f"request {request_id} was not found.")
-        return row
-
     async def _run(self, flow_run_id: str) -> FlowRun:
         try:
             return await self.client.read_flow_run(UUID(flow_run_id))
@@ -109,9 +103,12 @@ class Jobs:
 
     async def status(self, request_id: str, kid: str, base_url: str) -> dict[str, Any]:
         """The ``/status`` body of the caller's request (404 for unknown ids and other keys' ids alike)."""
-        row = await self._row(request_id, kid)
+        found = await intake.read_queued(await self._connect(), request_id, kid)
+        if found is None:
+            raise NotFound(f"request {request_id} was not found.")
+        row, ahead = found
         if row.record is None and row.flow_run_id is None:
-            return queued_body(row, await intake.ahead_of(self.engine, row.seq))
+            return queued_body(row, ahead)
         if row.record is not None:
             body = dict(row.record)
             if row.webhook and row.flow_run_id:  # the delivery state keeps changing after the end: read it live
