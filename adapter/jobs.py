@@ -143,8 +143,9 @@ class Jobs:
         if run.state is not None and is_terminal(run.state.type.value):
             raise Conflict(f"request {request_id} has already finished ({api_status(run)}); it cannot be cancelled.")
         try:
-            await self.client.set_flow_run_state(run.id, cancel_state(run), force=True)
-            run = await self.client.read_flow_run(run.id)
+            outcome = await self.client.set_flow_run_state(run.id, cancel_state(run), force=True)
+            if outcome.state is not None:  # the state Prefect set: no second read needed
+                run = run.model_copy(update={"state": outcome.state})
         except httpx.TransportError as exc:  # the reconciler applies the recorded cancel once Prefect is back
             raise Unavailable(PREFECT_DOWN) from exc
         if run.state is not None and is_terminal(run.state.type.value):  # never started: no hook will record it
