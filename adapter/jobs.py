@@ -93,12 +93,6 @@ class Jobs:
                                             limit=get_settings().max_active_per_key)
         return request_id
 
-    async def _row(self, request_id: str, kid: str) -> intake.Row:
-        row = await intake.read(await self._connect(), request_id, kid)
-        if row is None:
-            raise NotFound(f"request {request_id} was not found.")
-        return row
-
     async def _run(self, flow_run_id: str) -> FlowRun:
         try:
             return await self.client.read_flow_run(UUID(flow_run_id))
@@ -109,9 +103,12 @@ class Jobs:
 
     async def status(self, request_id: str, kid: str, base_url: str) -> dict[str, Any]:
         """The ``/status`` body of the caller's request (404 for unknown ids and other keys' ids alike)."""
-        row = await self._row(request_id, kid)
+        found = await intake.read_queued(await self._connect(), request_id, kid)
+        if found is None:
+            raise NotFound(f"request {request_id} was not found.")
+        row, ahead = found
         if row.record is None and row.flow_run_id is None:
-            return queued_body(row, await intake.ahead_of(self.engine, row.seq))
+            return queued_body(row, ahead)
         if row.record is not None:
             body = dict(row.record)
             if row.webhook and row.flow_run_id:  # the delivery state keeps changing after the end: read it live
@@ -146,8 +143,9 @@ class Jobs:
         if run.state is not None and is_terminal(run.state.type.value):
             raise Conflict(f"request {request_id} has already finished ({api_status(run)}); it cannot be cancelled.")
         try:
-            await self.client.set_flow_run_state(run.id, cancel_state(run), force=True)
-            run = await self.client.read_flow_run(run.id)
+            outcome = await self.client.set_flow_run_state(run.id, cancel_state(run), force=True)
+            if outcome.state is not None:  # the state Prefect set: no second read needed
+                run = run.model_copy(update={"state": outcome.state})
         except httpx.TransportError as exc:  # the reconciler applies the recorded cancel once Prefect is back
             raise Unavailable(PREFECT_DOWN) from exc
         if run.state is not None and is_terminal(run.state.type.value):  # never started: no hook will record it

@@ -164,8 +164,10 @@ def _supervise(settings: Settings, children: list[Child], stopping: threading.Ev
         ("runner", [python, "-m", "deployments.serve"], lambda c: _runner_polling(prefect_url, c.started),
          f"{NARRATIVE} polled"),
         ("dispatcher", [python, "-m", "flows.dispatch"], lambda c: True, "started"),
+        # no access log: a line per status poll buried the other children's output and cost CPU under bursts
         ("api", [python, "-m", "uvicorn", "adapter.http:create_app", "--factory", "--host", settings.api_host,
-                 "--port", str(settings.api_port)], lambda c: http_ok(f"{api_url}/health"), "GET /health"),
+                 "--port", str(settings.api_port), "--no-access-log"], lambda c: http_ok(f"{api_url}/health"),
+         "GET /health"),
     ]
     env = child_env(settings, db_url)
     pids = data / "run"

@@ -26,8 +26,8 @@ from core.errors import ReelflowError
 from core.jobstate import ACTIVE, CANCELLED, IN_PROGRESS, PENDING, TERMINAL
 
 _ACTIVE_SQL = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
-_COLUMNS = ("request_id, seq, key_id, kind, parameters, idempotency_key, webhook, created, status, phase, "
-            "flow_run_id, cancel_requested, record, tags")
+_COLUMNS = ("r.request_id, r.seq, r.key_id, r.kind, r.parameters, r.idempotency_key, r.webhook, r.created, "
+            "r.status, r.phase, r.flow_run_id, r.cancel_requested, r.record, r.tags")
 
 
 class AdmissionRefused(ReelflowError):
@@ -72,8 +72,11 @@ def _json(value: Any) -> dict[str, Any]:
     return dict(loaded or {})
 
 
+_RETURNING = _COLUMNS.replace("r.", "")
+
+
 async def _existing(conn: AsyncConnection, key_id: str, idempotency: str) -> str | None:
-    found = await conn.scalar(text("SELECT request_id FROM intake WHERE key_id = :k AND idempotency_key = :i"),
+    found = await conn.scalar(text("SELECT request_id FROM intake r WHERE key_id = :k AND idempotency_key = :i"),
                               {"k": key_id, "i": idempotency})
     return str(found) if found else None
 
@@ -89,10 +92,10 @@ async def submit(engine: AsyncEngine, *, key_id: str, kind: str, parameters: dic
     async with engine.begin() as conn:
         if idempotency is not None and (found := await _existing(conn, key_id, idempotency)):
             return found, False
-        if limit is not None:
+        if limit is not None:  # the lock first: the count's snapshot must see every create that held it before
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key_id})
             active = int(await conn.scalar(text(
-                f"SELECT count(*) FROM intake WHERE key_id = :k AND status IN ({_ACTIVE_SQL})"), {"k": key_id}) or 0)
+                f"SELECT count(*) FROM intake r WHERE key_id = :k AND status IN ({_ACTIVE_SQL})"), {"k": key_id}) or 0)
             if active >= limit:
                 raise AdmissionRefused(
                     f"this API key already has {active} jobs pending or in progress (the limit is {limit}, "
@@ -117,7 +120,7 @@ async def read(engine: AsyncEngine, request_id: str, key_id: str) -> Row | None:
     except ValueError:
         return None
     async with engine.connect() as conn:
-        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake WHERE request_id = :r AND key_id = :k"),
+        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake r WHERE request_id = :r AND key_id = :k"),
                                   {"r": request_id, "k": key_id})).first()
     return Row.of(row) if row else None
 
@@ -125,15 +128,30 @@ async def read(engine: AsyncEngine, request_id: str, key_id: str) -> Row | None:
 async def many(engine: AsyncEngine, request_ids: list[str]) -> list[Row]:
     """Several rows by id (the batch flow follows its jobs with one query)."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake WHERE request_id = ANY(CAST(:ids AS uuid[]))"),
-                                   {"ids": request_ids})).all()
+        query = text(f"SELECT {_COLUMNS} FROM intake r WHERE request_id = ANY(CAST(:ids AS uuid[]))")
+        rows = (await conn.execute(query, {"ids": request_ids})).all()
     return [Row.of(r) for r in rows]
+
+
+async def read_queued(engine: AsyncEngine, request_id: str, key_id: str) -> tuple[Row, int] | None:
+    """The caller's row and, while it waits for dispatch, how many wait before it: one round trip for /status."""
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        return None
+    async with engine.connect() as conn:
+        row = (await conn.execute(text(
+            f"SELECT {_COLUMNS}, CASE WHEN r.phase IN ('QUEUED', 'DISPATCHING') AND r.status = 'PENDING' THEN "
+            f"(SELECT count(*) FROM intake q WHERE q.phase IN ('QUEUED', 'DISPATCHING') AND q.status = 'PENDING' "
+            f"AND q.seq < r.seq) ELSE 0 END AS ahead FROM intake r WHERE r.request_id = :r AND r.key_id = :k"),
+            {"r": request_id, "k": key_id})).first()
+    return (Row.of(row), int(row._mapping["ahead"])) if row else None
 
 
 async def ahead_of(engine: AsyncEngine, seq: int) -> int:
     """How many requests (of every key) wait to be dispatched before this one."""
     async with engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT count(*) FROM intake WHERE phase IN ('QUEUED', 'DISPATCHING') "
+        return int(await conn.scalar(text("SELECT count(*) FROM intake r WHERE phase IN ('QUEUED', 'DISPATCHING') "
                                           "AND status = 'PENDING' AND seq < :s"), {"s": seq}) or 0)
 
 
@@ -142,9 +160,9 @@ async def claim(engine: AsyncEngine, limit: int, lease: float) -> list[Row]:
     async with engine.begin() as conn:
         rows = (await conn.execute(text(
             f"UPDATE intake SET phase = 'DISPATCHING', claimed_until = now() + make_interval(secs => :lease) "
-            f"WHERE request_id IN (SELECT request_id FROM intake WHERE phase IN ('QUEUED', 'DISPATCHING') "
+            f"WHERE request_id IN (SELECT request_id FROM intake r WHERE phase IN ('QUEUED', 'DISPATCHING') "
             f"AND status = 'PENDING' AND (phase = 'QUEUED' OR claimed_until < now()) "
-            f"ORDER BY seq LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}"),
+            f"ORDER BY seq LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING {_RETURNING}"),
             {"n": limit, "lease": lease})).all()
     return sorted((Row.of(r) for r in rows), key=lambda r: r.seq)
 
@@ -171,7 +189,7 @@ async def cancel(engine: AsyncEngine, request_id: str, key_id: str) -> tuple[str
     """Ask for a cancel; (phase before, status before, row after). A queued row is cancelled here and never
     reaches Prefect; a row being dispatched is cancelled by its dispatcher right after its run exists."""
     async with engine.begin() as conn:
-        before = (await conn.execute(text("SELECT phase, status FROM intake WHERE request_id = :r AND key_id = :k "
+        before = (await conn.execute(text("SELECT phase, status FROM intake r WHERE request_id = :r AND key_id = :k "
                                           "FOR UPDATE"), {"r": request_id, "k": key_id})).first()
         if before is None:
             return None
@@ -187,7 +205,7 @@ async def cancel(engine: AsyncEngine, request_id: str, key_id: str) -> tuple[str
         else:
             await conn.execute(text("UPDATE intake SET cancel_requested = true WHERE request_id = :r"),
                                {"r": request_id})
-        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake WHERE request_id = :r"),
+        row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake r WHERE request_id = :r"),
                                   {"r": request_id})).first()
     return str(phase), str(status), Row.of(row)
 
@@ -218,7 +236,7 @@ async def unsettled(engine: AsyncEngine, limit: int) -> list[Row]:
         rows = (await conn.execute(text(
             f"UPDATE intake SET checked = now() WHERE request_id IN (SELECT request_id FROM intake "
             f"WHERE phase = 'DISPATCHED' AND record IS NULL ORDER BY checked NULLS FIRST LIMIT :n "
-            f"FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}"), {"n": limit})).all()
+            f"FOR UPDATE SKIP LOCKED) RETURNING {_RETURNING}"), {"n": limit})).all()
     return [Row.of(r) for r in rows]
 
 
@@ -234,7 +252,7 @@ async def page(engine: AsyncEngine, key_id: str, *, status: str | None, before: 
         where.append("seq < :b")
         params["b"] = before
     async with engine.connect() as conn:
-        rows = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake WHERE {' AND '.join(where)} "
+        rows = (await conn.execute(text(f"SELECT {_COLUMNS} FROM intake r WHERE {' AND '.join(where)} "
                                         f"ORDER BY seq DESC LIMIT :n"), params)).all()
     return [Row.of(r) for r in rows]
 
@@ -247,4 +265,4 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
 
 
 __all__ = ["AdmissionRefused", "Row", "ahead_of", "cancel", "claim", "counts", "dispatched", "many", "page", "read",
-           "record", "release", "started", "submit", "unsettled"]
+           "read_queued", "record", "release", "started", "submit", "unsettled"]

@@ -77,7 +77,8 @@ def intake_url(settings: Settings) -> str:
 def engine_for(url: str, *, pooled: bool = True) -> AsyncEngine:
     """An async engine; ``pooled=False`` for short-lived callers (a flow's hook) that must not keep connections."""
     if pooled:
-        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # no pre-ping: it would cost a round trip per request; a dead connection fails one request with a 503
+        return create_async_engine(url, pool_size=10, max_overflow=20)
     return create_async_engine(url, poolclass=NullPool)
 
 

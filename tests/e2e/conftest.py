@@ -66,6 +66,14 @@ def terminal(body: dict[str, Any]) -> bool:
     return body["status"] in ("COMPLETED", "FAILED", "CANCELLED")
 
 
+def flow_run_id(stack: Stack, request_id: str) -> str:
+    """The id of the flow run the dispatcher made for a request (its ``request:<id>`` tag)."""
+    response = httpx.post(f"{stack.prefect_api_url}/flow_runs/filter", timeout=10, json={
+        "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2})
+    [run] = response.raise_for_status().json()
+    return str(run["id"])
+
+
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
     """Poll ``check`` until it returns something truthy, and return that; fail naming ``what`` on timeout."""
     deadline = time.monotonic() + timeout

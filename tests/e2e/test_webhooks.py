@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import FAIL_MARKER, WEBHOOK_SECRET, narrative_body, poll, terminal
+from tests.e2e.conftest import FAIL_MARKER, WEBHOOK_SECRET, flow_run_id, narrative_body, poll, terminal
 from tests.e2e.receiver import Receiver, running
 from tests.e2e.stack import Stack
 
@@ -94,7 +94,7 @@ def test_failed_job_sends_a_failed_callback_with_the_reason(api: httpx.Client, r
 def task_run_states(stack: Stack, request_id: str) -> list[tuple[str, str]]:
     """(name, state) of every task run of the job, across all its attempts, read from Prefect's REST API."""
     response = httpx.post(f"{stack.prefect_api_url}/task_runs/filter",
-                          json={"flow_runs": {"id": {"any_": [request_id]}}, "limit": 200})
+                          json={"flow_runs": {"id": {"any_": [flow_run_id(stack, request_id)]}}, "limit": 200})
     response.raise_for_status()
     return [(run["name"], run["state"]["name"]) for run in response.json() if run.get("state")]
 
