@@ -151,11 +151,13 @@ def status(
 
 
 def _table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table("request id", "kind", "status", "progress", "stage", "created", title=title)
+    """One row per job; the stage column only when some row has one (``/status`` bodies do, list items do not)."""
+    staged = any(row.get("stage") for row in rows)
+    table = Table("request id", "kind", "status", "progress", *(["stage"] if staged else []), "created", title=title)
     for row in rows:
+        stage = [str(row.get("stage") or "")] if staged else []
         table.add_row(str(row.get("request_id", "")), str(row.get("kind") or ""), str(row.get("status", "")),
-                      f"{row.get('progress') or 0}%", str(row.get("stage") or ""),
-                      str(row.get("created") or row.get("created_at") or ""))
+                      f"{row.get('progress') or 0}%", *stage, str(row.get("created") or ""))
     return table
 
 

@@ -54,6 +54,11 @@ def test_submit_wait_prints_a_url_that_downloads_a_valid_mp4(stack: Stack, tmp_p
     assert downloaded.returncode == 0, downloaded.stderr
     assert out.read_bytes() == video.content
 
+    listed = reelflow(stack, "list", "--status", "COMPLETED", "--json")
+    assert listed.returncode == 0, listed.stderr
+    mine = [row for row in json.loads(listed.stdout)["requests"] if row["request_id"] == request_id]
+    assert [(row["kind"], row["status"], row["progress"]) for row in mine] == [("narrative", "COMPLETED", 100)]
+
 
 def test_submit_shows_the_api_message_for_a_bad_body(stack: Stack, tmp_path: Path) -> None:
     body = tmp_path / "bad.json"

@@ -1,4 +1,4 @@
-"""``reelflow_client`` against the API app in-process (its Prefect is absent) and against a real HTTP server
+"""``reelflow_client`` against the API app in-process (it has no job store) and against a real HTTP server
 answering the documented ``GET /v1/video/requests`` shape: typed errors carry the API's own message."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from adapter.jobs import PREFECT_DOWN
 from reelflow_client import (
     BadRequest,
     Conflict,
@@ -61,17 +60,14 @@ def test_a_movie_rule_is_a_bad_request_too(client: TestClient) -> None:
     assert "at most 120 seconds" in caught.value.message
 
 
-def test_an_unknown_id_is_not_found(client: TestClient) -> None:
-    with pytest.raises(NotFound) as caught:
-        api(client).cancel("not-a-request")
-    assert caught.value.message == "request not-a-request was not found."
-
-
-def test_the_api_without_its_job_service_is_a_server_error_saying_so(client: TestClient) -> None:
+def test_the_api_without_its_job_store_is_a_server_error_carrying_the_api_message(client: TestClient) -> None:
+    """The in-process API has no job store (intake database, Prefect): 503, and the client keeps its message."""
+    raw = client.post("/v1/video/create_narrative", json=GOOD, headers={"API_KEY": KEY})
+    assert raw.status_code == 503
     with pytest.raises(ServerError) as caught:
         api(client).create_narrative(GOOD)
     assert caught.value.status_code == 503
-    assert caught.value.message == PREFECT_DOWN
+    assert caught.value.message == raw.json()["message"]
 
 
 def test_nothing_listening_is_service_unreachable_naming_the_url() -> None:
@@ -96,6 +92,14 @@ def test_list_sends_the_filters_and_the_key_and_reads_a_page(scripted: ScriptedA
     assert page == RequestPage(requests=rows, next_cursor="c2")
     assert scripted.seen[0].query == {"status": "COMPLETED", "cursor": "c1", "limit": "2"}
     assert scripted.seen[0].headers["api_key"] == KEY
+
+
+def test_an_unknown_id_is_not_found_with_the_api_message(scripted: ScriptedApi) -> None:
+    scripted.answer("/v1/video/cancel", (404, {"message": "request nope was not found."}))
+    with ReelflowClient(KEY, scripted.url) as client, pytest.raises(NotFound) as caught:
+        client.cancel("nope")
+    assert caught.value.message == "request nope was not found."
+    assert scripted.seen[0].query == {"request_id": "nope"}
 
 
 def test_a_server_without_the_list_endpoint_is_not_found(scripted: ScriptedApi) -> None:
