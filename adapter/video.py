@@ -15,8 +15,9 @@ from adapter.jobs import Jobs
 from core.contract import MovieRequest, NarrativeRequest, parse_movie, parse_narrative
 from core.errors import InvalidRequest
 from core.jobstate import STATUSES
-from core.netguard import check_webhook_target
+from core.netguard import check_public_target, check_webhook_target
 from core.settings import get_settings
+from core.styles import MusicOptions
 from flows.names import MOVIE, NARRATIVE
 from providers import registry
 
@@ -62,6 +63,15 @@ async def guard_webhook(url: str | None) -> None:
         await asyncio.to_thread(check_webhook_target, url, allow_private=allow)
 
 
+async def guard_music(music: MusicOptions) -> None:
+    """Refuse a caller's music track on a private address at create (a 400 naming the field) rather than as a failed
+    job; the fetch checks again, since DNS may answer differently by then."""
+    if music.enabled and music.url is not None:
+        allow = get_settings().music_url_allow_private
+        await asyncio.to_thread(check_public_target, music.url, allow_private=allow, field="input.music.url",
+                                rule="music tracks are only fetched from public addresses")
+
+
 def _jobs(request: Request) -> Jobs:
     jobs: Jobs = request.app.state.jobs
     return jobs
@@ -85,6 +95,7 @@ async def create_narrative(
     if (unavailable := registry.availability_error(narrative.input)) is not None:
         raise InvalidRequest(unavailable)  # e.g. "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
     await guard_webhook(narrative.webhookUrl)
+    await guard_music(narrative.input.music)
     request_id = await _jobs(request).create(
         NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key,
         webhook=narrative.webhookUrl is not None,
@@ -112,6 +123,7 @@ async def create_movie(
     if (unavailable := next(filter(None, map(registry.check_available, keys)), None)) is not None:
         raise InvalidRequest(unavailable)
     await guard_webhook(movie.webhookUrl)
+    await guard_music(movie.input.music)
     request_id = await _jobs(request).create(
         MOVIE, {"request": movie.model_dump(mode="json")}, kid, idempotency_key, webhook=movie.webhookUrl is not None,
     )

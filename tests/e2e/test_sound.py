@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.jobstate import request_tag
 from media.captions import Word, word_groups
 from media.ffmpeg import ffmpeg_exe
 from media.probe import loudness
@@ -50,8 +51,9 @@ def run_job(api: httpx.Client, **extra: Any) -> dict[str, Any]:
 
 
 def task_states(stack: Stack, request_id: str) -> dict[str, str]:
+    """Task-run name → state of the job's flow run (found by its request-id tag), from Prefect's REST API."""
     response = httpx.post(f"{stack.prefect_api_url}/task_runs/filter",
-                          json={"flow_runs": {"id": {"any_": [request_id]}}, "limit": 200})
+                          json={"flow_runs": {"tags": {"all_": [request_tag(request_id)]}}, "limit": 200})
     response.raise_for_status()
     return {run["name"]: run["state"]["name"] for run in response.json() if run.get("state")}
 
