@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
+import yaml
 
 from core.settings import get_settings
+from flows.names import EXTRA_LOGGERS
 from flows.ui import MODULE_LOGGERS, attach_module_logs, describe, first_words, run_name, run_tags
 
 RID = "3f2a9c1e-0000-4000-8000-000000000000"
@@ -79,3 +82,9 @@ def test_module_loggers_get_info_level_unless_set_explicitly() -> None:
     finally:
         for name in MODULE_LOGGERS:
             logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_workers_of_prefect_yaml_send_the_same_module_logs() -> None:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[3] / "deployments" / "prefect.yaml").read_text())
+    env = spec["definitions"]["work_pool"]["job_variables"]["env"]
+    assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == EXTRA_LOGGERS
