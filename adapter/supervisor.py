@@ -47,7 +47,7 @@ from adapter.processes import Child, StartupFailed, http_ok, say, spawn, stop, w
 from core.intake_db import setup, sibling_url
 from core.secrets import api_keys, generated_api_key_path
 from core.settings import Settings, get_settings
-from flows.names import NARRATIVE
+from flows.names import EXTRA_LOGGERS, NARRATIVE
 
 # Prefect's server takes ~10 s to become ready on an idle 2-core machine and several times that under load (a
 # first start runs its migrations); giving up early turns a slow machine into a failed start.
@@ -66,6 +66,8 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
 
     PREFECT_LOGGING_LEVEL is left as the operator set it. PYTHONUNBUFFERED makes Python children write each line as
     it happens; through a pipe they would otherwise block-buffer and logs would arrive late and out of order.
+    PREFECT_LOGGING_EXTRA_LOGGERS sends our modules' log lines (providers, media ...) to the run's log view in the
+    UI; lines logged outside any flow run (the reconciler, the API) stay on the console without a warning each.
     """
     data = settings.data_dir.resolve()
     return {
@@ -80,6 +82,9 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
         # flow runs beat every 30 s (Prefect's minimum); the crash automation acts after REELFLOW_HEARTBEAT_GRACE
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
         "PREFECT_LOCAL_STORAGE_PATH": str(data / "results"),
+        "PREFECT_LOGGING_EXTRA_LOGGERS": os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", EXTRA_LOGGERS),
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": os.environ.get("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW",
+                                                                   "ignore"),
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -20,14 +20,19 @@ def default_base_url() -> str:
     return settings.public_url or f"http://{host}:{settings.api_port}"
 
 
-def link(key: str, base_url: str | None = None) -> str:
-    """A time-limited download URL for a storage key."""
+#: The longest expiry S3 accepts for a SigV4 presigned URL (7 days).
+S3_MAX_TTL = 7 * 24 * 3600
+
+
+def link(key: str, base_url: str | None = None, ttl: int | None = None) -> str:
+    """A time-limited download URL for a storage key, valid ``ttl`` seconds (default ``REELFLOW_LINK_TTL``)."""
     settings = get_settings()
+    ttl = ttl or settings.link_ttl
     store = open_storage(settings.media_url)
     if not store.is_local:
-        return store.presigned_url(key, settings.link_ttl)
+        return store.presigned_url(key, min(ttl, S3_MAX_TTL))
     base = (settings.public_url or base_url or default_base_url()).rstrip("/")
-    return f"{base}/v1/video/files/{signed_file_query(link_secret(settings), key, settings.link_ttl)}"
+    return f"{base}/v1/video/files/{signed_file_query(link_secret(settings), key, ttl)}"
 
 
 def result_links(raw: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(default=16, ge=1, description="Flow-run creations a dispatcher keeps in flight.")
     runner_limit: int = Field(default=4, ge=1, description="Flow runs the embedded runner executes at once.")
     link_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a signed file link stays valid.")
+    ui_link_ttl: int = Field(
+        default=365 * 24 * 3600, ge=60,
+        description="Seconds the links in a run's Prefect UI artifacts stay valid (S3 presigned: 7 days at most).",
+    )
+    batch_schedule: str = Field(
+        default="", description="Cron (UTC) of the embedded runner's scheduled batch; empty: no schedule.",
+    )
+    batch_manifest: str = Field(
+        default="", description="Path or storage URL of the scheduled batch's JSONL manifest, read at every run.",
+    )
     webhook_schedule: str = Field(
         default="10,60,300,900,1800,3600,7200,14400,28800,43200",
         description="Seconds to wait before each webhook retry (comma-separated); the default spans ~28 h.",

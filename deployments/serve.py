@@ -4,13 +4,22 @@ Run as ``python -m deployments.serve``. The poll frequency comes from ``PREFECT_
 supervisor sets 1 s; Prefect's default of 10 s adds seconds to every job) and the number of flow runs executed at
 once from ``REELFLOW_RUNNER_LIMIT``. The same process runs the reconciler (re-queues crashed jobs, delivers owed
 webhooks) and makes sure the crash-detection automation exists.
+
+``REELFLOW_BATCH_SCHEDULE`` (a cron, UTC) with ``REELFLOW_BATCH_MANIFEST`` gives the batch deployment the same
+scheduled batch the work-pool deployment has (``deployments/prefect.yaml``): the Prefect server creates its runs
+ahead of time (the UI shows the next one) and this runner executes them. Unset (the default), the deployment has no
+schedule; serving it again without the variables removes a schedule set earlier.
 """
 
 from __future__ import annotations
 
-from prefect import serve
+from typing import Any
 
-from core.settings import get_settings
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Schedule
+
+from core.settings import Settings, get_settings
 from flows.batch import batch
 from flows.movie import movie
 from flows.names import BATCH_DEPLOYMENT, DELIVER_WEBHOOK_DEPLOYMENT, MOVIE_DEPLOYMENT, NARRATIVE_DEPLOYMENT
@@ -18,19 +27,51 @@ from flows.narrative import narrative
 from flows.reconcile import ensure_crash_automation, start_in_background
 from flows.webhooks import deliver_webhook
 
+#: The scheduled batch's parameters besides the manifest (those of the nightly schedule in prefect.yaml).
+SCHEDULED_BATCH: dict[str, Any] = {"skip_invalid": True, "max_in_flight": 4}
 
-def main() -> None:
-    settings = get_settings()
-    ensure_crash_automation()
-    start_in_background()
-    serve(
+
+def batch_schedules(settings: Settings) -> list[Schedule]:
+    """The scheduled batch of ``REELFLOW_BATCH_SCHEDULE``/``REELFLOW_BATCH_MANIFEST``, or none when unset.
+
+    Raises ``ValueError`` with a sentence naming the variable when only one is set or the cron is invalid, so the
+    runner stops at start (the supervisor shows the line) instead of failing every scheduled run.
+    """
+    cron, manifest = settings.batch_schedule.strip(), settings.batch_manifest.strip()
+    if not cron and not manifest:
+        return []
+    if not cron or not manifest:
+        missing = "REELFLOW_BATCH_MANIFEST" if cron else "REELFLOW_BATCH_SCHEDULE"
+        raise ValueError(f"a scheduled batch needs both REELFLOW_BATCH_SCHEDULE and REELFLOW_BATCH_MANIFEST; "
+                         f"{missing} is not set")
+    try:
+        return [Cron(cron, timezone="UTC", slug="batch-schedule",
+                     parameters={"request": {"manifest": manifest, **SCHEDULED_BATCH}})]
+    except ValueError as exc:
+        raise ValueError(f"REELFLOW_BATCH_SCHEDULE={cron!r} is not a valid cron expression: {exc}") from exc
+
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """Every deployment the runner serves, with the same names as prefect.yaml's."""
+    return [
         narrative.to_deployment(name=NARRATIVE_DEPLOYMENT, tags=["reelflow"], description="Narrated video from lines"),
         movie.to_deployment(name=MOVIE_DEPLOYMENT, tags=["reelflow"], description="Exact-length movie from one prompt"),
         deliver_webhook.to_deployment(name=DELIVER_WEBHOOK_DEPLOYMENT, tags=["reelflow"],
                                       description="Signed, retried terminal webhook of one request"),
-        batch.to_deployment(name=BATCH_DEPLOYMENT, tags=["reelflow"], description="One job per manifest line"),
-        limit=settings.runner_limit,
-    )
+        batch.to_deployment(name=BATCH_DEPLOYMENT, tags=["reelflow"], description="One job per manifest line",
+                            schedules=batch_schedules(settings)),
+    ]
+
+
+def main() -> None:
+    settings = get_settings()
+    try:
+        served = deployments(settings)
+    except ValueError as exc:
+        raise SystemExit(f"cannot start the runner: {exc}") from exc
+    ensure_crash_automation()
+    start_in_background()
+    serve(*served, limit=settings.runner_limit)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """What the narrative and movie flows share: failure messages, waiting on scene tasks, the per-scene submit loop,
-assembly and publishing, and the storyboard artifact.
+assembly and publishing (the run's artifacts are ``flows.artifacts``'s).
 
 Both flows render scenes the same way (a still, its narration, an optional clip, the scene video), so the loop that
 submits those tasks lives here once; a flow only decides what each scene is (its plan) and how it is narrated.
@@ -20,7 +20,7 @@ from core.styles import DEFAULT_CAPTIONS, CaptionOptions, MusicOptions
 from flows.progress import Progress
 from flows.records import current_request_id
 from tasks.assembly import assemble, publish
-from tasks.common import configured, storage
+from tasks.common import configured
 from tasks.images import make_image
 from tasks.music import MusicBedAsset, make_music, music_seed
 from tasks.speech import speak
@@ -169,14 +169,3 @@ def finish(progress: Progress, work: SceneWork, aspect_ratio: str, music: MusicO
         raise fail(progress, "video_generation", None, exc) from exc
     return result
 
-
-def storyboard(plan: list[SceneSpec], result: VideoResult) -> str:
-    """A markdown table of the scenes (line, length, still, clip) for the flow run's artifact."""
-    root = storage().url
-    rows = [f"| {s.index} | {p.text} | {s.duration:.2f} s | `{root}/{s.image}` | `{root}/{s.clip}` |"
-            for p, s in zip(plan, result.scenes, strict=True)]
-    return "\n".join([
-        f"# Storyboard ({len(plan)} scenes, {result.duration:.2f} s, {result.width}×{result.height})",
-        f"Video: `{root}/{result.video}`", "",
-        "| scene | line | duration | still | clip |", "|---|---|---|---|---|", *rows,
-    ])

@@ -12,7 +12,6 @@ the length of the movie.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core import catalog
@@ -21,9 +20,11 @@ from core.errors import JobFailed, ReelflowError
 from core.results import SceneSpec, VideoResult
 from core.script import MovieScript
 from core.settings import get_settings
-from flows.common import Frame, finish, job_id, run_scenes, storyboard, submit_scenes
+from flows.artifacts import on_failed, publish_completed
+from flows.common import Frame, finish, job_id, run_scenes, submit_scenes
 from flows.progress import Progress
 from flows.records import job_run_name
+from flows.ui import attach_module_logs
 from flows.webhooks import on_terminal
 from media.clip_plan import ClipPlan, plan_clips
 from media.timing import NARRATION_TAIL_S
@@ -67,9 +68,10 @@ def _script(progress: Progress, request: MovieRequest, plan: ClipPlan) -> MovieS
 
 
 @flow(name="movie", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
-      on_completion=[on_terminal], on_failure=[on_terminal], on_cancellation=[on_terminal])
+      on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
 def movie(request: MovieRequest) -> VideoResult:
     """Render a narrated movie of exactly ``duration`` seconds from one prompt, resuming from every finished asset."""
+    attach_module_logs()
     logger = get_run_logger()
     settings = get_settings()
     spec = request.input
@@ -104,7 +106,6 @@ def movie(request: MovieRequest) -> VideoResult:
     run_scenes(progress, work, silent_done=spec.narration)
     result = finish(progress, work, spec.aspect_ratio, spec.music, spec.prompt)
     progress.finish()
-    board = f"Style: {script.style.prefix()}(script by {script.written_by})\n\n{storyboard(plan_specs, result)}"
-    create_markdown_artifact(board, key=f"storyboard-{job_id()[:8]}", description="Storyboard")
+    publish_completed(job_id(), result, note=f"Style: {script.style.prefix()}(script by {script.written_by})")
     logger.info("movie ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)
     return result

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.contract import NarrativeRequest
 from core.results import VideoResult
 from core.settings import get_settings
-from flows.common import Frame, finish, job_id, run_scenes, storyboard, submit_scenes
+from flows.artifacts import on_failed, publish_completed
+from flows.common import Frame, finish, job_id, run_scenes, submit_scenes
 from flows.progress import Progress
 from flows.records import job_run_name
+from flows.ui import attach_module_logs
 from flows.webhooks import on_terminal
 from tasks.planning import plan_scenes
 
@@ -25,9 +26,10 @@ def run_name() -> str:
 
 
 @flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
-      on_completion=[on_terminal], on_failure=[on_terminal], on_cancellation=[on_terminal])
+      on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
 def narrative(request: NarrativeRequest) -> VideoResult:
     """Render a narrated video from the request's lines, resuming from every asset that already exists."""
+    attach_module_logs()
     logger = get_run_logger()
     settings = get_settings()
     spec = request.input
@@ -52,6 +54,6 @@ def narrative(request: NarrativeRequest) -> VideoResult:
     run_scenes(progress, work)
     result = finish(progress, work, spec.aspect_ratio, spec.music, "\n".join(spec.prompt_list))
     progress.finish()
-    create_markdown_artifact(storyboard(plan, result), key=f"storyboard-{job_id()[:8]}", description="Storyboard")
+    publish_completed(job_id(), result)
     logger.info("video ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)
     return result

@@ -216,6 +216,7 @@ def generate_image(model_key: str, request: ImageRequest) -> tuple[bytes, str]:
     """Generate a still with the provider serving ``model_key``; returns the bytes and who rendered them."""
     provider = _image_provider(_resolve(model_key, "image"))
     _count("image")
+    log.info("image %s: drawing with %s", model_key, provider.name)
     return provider.generate(request), provider.name
 
 
@@ -229,6 +230,7 @@ def synthesize(provider_key: str, text: str, voice: str) -> Speech:
         raise InvalidRequest(route)
     provider = _speech_provider(route)
     _count("speech")
+    log.info("voice %s/%s: narrating with %s", provider_key, voice, route.renderer)
     return provider.synthesize(text, voice)
 
 
@@ -236,6 +238,7 @@ def animate(model_key: str, request: ClipRequest, out: Path) -> tuple[Path, str]
     """Make an image-to-video clip with the provider serving ``model_key``."""
     provider = _video_provider(_resolve(model_key, "video"))
     _count("video")
+    log.info("clip %s: animating with %s", model_key, provider.name)
     return provider.animate(request, out), provider.name
 
 

@@ -53,6 +53,15 @@ def test_children_share_one_environment(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert env["PREFECT_LOGGING_LEVEL"] == "DEBUG"
 
 
+def test_every_module_logs_to_the_run_unless_the_operator_chose_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_LOGGING_EXTRA_LOGGERS", raising=False)
+    env = child_env(get_settings(), "postgresql+asyncpg://db")
+    assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "core,media,providers,tasks,flows"
+    assert env["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] == "ignore"
+    monkeypatch.setenv("PREFECT_LOGGING_EXTRA_LOGGERS", "providers")
+    assert child_env(get_settings(), "postgresql+asyncpg://db")["PREFECT_LOGGING_EXTRA_LOGGERS"] == "providers"
+
+
 @pytest.mark.parametrize(("pid_line", "status", "ready"), [("42", "ready", True), ("41", "ready", False),
                                                            ("42", "starting", False)])
 def test_postmaster_ready_needs_our_pid_and_status_ready(tmp_path: Path, pid_line: str, status: str,
