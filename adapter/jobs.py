@@ -44,6 +44,14 @@ def queued_body(row: intake.Row, ahead: int) -> dict[str, Any]:
             "message": f"Queued: {where}."}
 
 
+def _known_shape(request_id: str) -> None:
+    """A request id is a UUID: anything else is unknown (404) without asking the intake."""
+    try:
+        UUID(request_id)
+    except ValueError as exc:
+        raise NotFound(f"request {request_id} was not found.") from exc
+
+
 def kind_of(deployment: str) -> str:
     """``narrative/reelflow-narrative`` → ``narrative`` (the flow's name)."""
     return deployment.split("/", 1)[0]
@@ -103,6 +111,7 @@ class Jobs:
 
     async def status(self, request_id: str, kid: str, base_url: str) -> dict[str, Any]:
         """The ``/status`` body of the caller's request (404 for unknown ids and other keys' ids alike)."""
+        _known_shape(request_id)
         found = await intake.read_queued(await self._connect(), request_id, kid)
         if found is None:
             raise NotFound(f"request {request_id} was not found.")
@@ -130,6 +139,7 @@ class Jobs:
 
     async def cancel(self, request_id: str, kid: str) -> dict[str, Any]:
         """Cancel in any phase: a queued row in the table, a row being dispatched by its dispatcher, a run here."""
+        _known_shape(request_id)
         outcome = await intake.cancel(await self._connect(), request_id, kid)
         if outcome is None:
             raise NotFound(f"request {request_id} was not found.")
