@@ -26,6 +26,7 @@ from core import intake
 from core.intake_db import intake_url, prepare
 from core.jobstate import CANCELLED, FAILED, REQUEST_ID, job_tags, run_name
 from core.settings import get_settings
+from flows.ui import tags_for
 
 log = logging.getLogger("reelflow.dispatch")
 LEASE = 60.0  # seconds a claim holds; a dispatcher that died releases its rows when it lapses
@@ -57,7 +58,8 @@ class Dispatcher:
             run = await self.client.create_flow_run_from_deployment(
                 await self._deployment(row.kind), parameters=row.parameters,
                 name=run_name(row.request_id, row.parameters),
-                tags=job_tags(row.key_id, row.request_id, webhook=row.webhook, extra=row.tags),
+                tags=job_tags(row.key_id, row.request_id, webhook=row.webhook, extra=row.tags)
+                + tags_for(row.kind, row.parameters),
                 idempotency_key=row.request_id, labels={REQUEST_ID: row.request_id},
             )
         except (httpx.TransportError, ObjectNotFound) as exc:

@@ -1,13 +1,10 @@
-"""What an operator sees of a job in the Prefect UI before opening it: its name, its tags, and every module's logs.
+"""What an operator sees of a job in the Prefect UI before opening it: its tags and every module's logs.
 
-Pure functions turn a job's kind, request id and request body into the run's name (:func:`run_name`) and its
-descriptive tags (:func:`run_tags`; :func:`describe` gives both). Whoever creates the flow run (the API today, the
-intake dispatcher later, the batch flow) calls them and adds its own protocol tags (``key:<key_id>``,
-``reelflow``, ``job``, ``webhook-pending``: status, reconcile and webhooks rely on those); the flows call
-:func:`run_name` again as their ``flow_run_name``, so a run started any other way is named the same. Names read
-``<request id prefix>-<first words of the first line>``; tags say ``kind:``, ``image:``, ``video:``, ``voice:``,
-``aspect:`` and who renders (``offline``, else ``vendor:<backend>`` per vendor and ``local`` for a local
-fallback), so the UI's tag filter finds "every 9:16 job Runway animated".
+:func:`run_tags` turns a job's kind and request body into descriptive tags: ``kind:``, ``image:``, ``video:``,
+``voice:``, ``aspect:`` and who renders it (``offline``, else ``vendor:<backend>`` per vendor and ``local`` for a
+local fallback), so the UI's tag filter finds "every 9:16 job Runway animated". The dispatcher adds them to the
+protocol tags of ``core.jobstate.job_tags`` (owner, request, ``job``, webhook owed), which status, reconcile and
+webhooks rely on; the run's name is ``core.jobstate.run_name``'s.
 
 Prefect sends only its own loggers to the API. ``PREFECT_LOGGING_EXTRA_LOGGERS`` (``flows.names.EXTRA_LOGGERS``,
 set by the supervisor for the runner and in ``deployments/prefect.yaml`` for workers) gives our packages' loggers
@@ -19,12 +16,9 @@ view.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from core.contract import MovieRequest, NarrativeRequest, parse_movie, parse_narrative
@@ -32,16 +26,7 @@ from core.settings import get_settings
 from flows.names import MODULE_LOGGERS
 from providers import registry
 
-NAME_WORDS = 6
-NAME_CHARS = 48
-
-
-@dataclass(frozen=True)
-class RunLook:
-    """How a job's flow run is named and tagged in the UI."""
-
-    name: str
-    tags: list[str]
+log = logging.getLogger(__name__)
 
 
 def _request(kind: str, request: Mapping[str, Any] | BaseModel) -> NarrativeRequest | MovieRequest:
@@ -50,13 +35,6 @@ def _request(kind: str, request: Mapping[str, Any] | BaseModel) -> NarrativeRequ
         return request
     body = request.model_dump(mode="json") if isinstance(request, BaseModel) else dict(request)
     return parse_movie(body) if kind == "movie" else parse_narrative(body)
-
-
-def first_words(text: str) -> str:
-    """The first words of the first line as a kebab-case slug: "A lighthouse, at dawn!" → "a-lighthouse-at-dawn"."""
-    line = next((part for part in text.splitlines() if part.strip()), "")
-    words = re.findall(r"[^\W_]+", line.lower())[:NAME_WORDS]
-    return "-".join(words)[:NAME_CHARS].strip("-")
 
 
 def _renderers(keys: list[str], voice: str | None) -> list[str]:
@@ -86,31 +64,17 @@ def run_tags(kind: str, request: Mapping[str, Any] | BaseModel) -> list[str]:
     return tags + [f"aspect:{aspect}", *_renderers([k for k in (image, video) if k], voice)]
 
 
-def run_name(kind: str, request_id: str, request: Mapping[str, Any] | BaseModel) -> str:
-    """``<request id prefix>-<first words of the first line>`` (the prompt's first line for movies)."""
-    parsed = _request(kind, request)
-    first = parsed.input.prompt if isinstance(parsed, MovieRequest) else parsed.input.prompt_list[0]
-    slug = first_words(first)
-    return f"{request_id[:8]}-{slug}" if slug else f"{kind}-{request_id[:8]}"
+def tags_for(kind: str, parameters: Mapping[str, Any]) -> list[str]:
+    """:func:`run_tags` of a deployment's parameters (``{"request": ...}``); none, never an error, if unreadable.
 
-
-def describe(kind: str, request_id: str, request: Mapping[str, Any] | BaseModel) -> RunLook:
-    """Name and descriptive tags together, for a creator that knows the request id before the run exists."""
-    return RunLook(name=run_name(kind, request_id, request), tags=run_tags(kind, request))
-
-
-def flow_run_name(kind: str) -> Callable[[], str]:
-    """A ``flow_run_name`` callable: the same name :func:`describe` gave at creation, from the run's parameters."""
-
-    def name() -> str:
-        request = flow_run.get_parameters().get("request")
-        run_id = str(flow_run.get_id() or "local")
-        if request is None:
-            return f"{kind}-{run_id[:8]}"
-        return run_name(kind, run_id, request)
-
-    name.__name__ = f"{kind}_run_name"
-    return name
+    The dispatcher calls this for every row: tags are for people, so a body this code cannot describe (one written
+    by an older version, say) still becomes a run, just an undescribed one.
+    """
+    try:
+        return run_tags(kind.split("/", 1)[0], parameters["request"])
+    except Exception as exc:
+        log.warning("cannot describe a %s job for its tags: %s", kind, exc)
+        return []
 
 
 def attach_module_logs(level: int = logging.INFO) -> None:

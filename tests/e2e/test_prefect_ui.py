@@ -39,7 +39,10 @@ def runs(stack: Stack, api: httpx.Client) -> dict[str, str]:
            for name, body in (("completed", good), ("failed", bad))}
     assert poll(api, ids["completed"], terminal)["status"] == "COMPLETED"
     assert poll(api, ids["failed"], terminal)["status"] == "FAILED"
-    return ids | {"word": word}
+    # The request id is the intake's; the UI shows the flow run the dispatcher made for it (tagged request:<id>).
+    runs = {name: prefect(stack, "POST", "/flow_runs/filter",
+                          {"flow_runs": {"tags": {"all_": [f"request:{rid}"]}}})[0]["id"] for name, rid in ids.items()}
+    return runs | {"word": word, "completed_request": ids["completed"], "failed_request": ids["failed"]}
 
 
 def artifacts(stack: Stack, run_id: str) -> dict[str, dict[str, Any]]:
@@ -49,7 +52,7 @@ def artifacts(stack: Stack, run_id: str) -> dict[str, dict[str, Any]]:
 
 def test_a_run_is_named_after_its_request_and_first_line_and_tagged(stack: Stack, runs: dict[str, str]) -> None:
     run = prefect(stack, "GET", f"/flow_runs/{runs['completed']}")
-    assert run["name"] == f"{runs['completed'][:8]}-harbour-lights-{runs['word']}-flicker-at-dusk"
+    assert run["name"] == f"{runs['completed_request'][:8]}-harbour-lights-{runs['word']}-flicker"
     for tag in ("kind:narrative", "image:FLUX1.1PRO", "voice:OPENAI", "aspect:9:16", "offline", "job", "reelflow"):
         assert tag in run["tags"]
 
@@ -89,7 +92,8 @@ def test_the_prefect_ui_shows_the_artifacts_in_headless_chromium(stack: Stack, r
                                                                  titles: tuple[str, ...], tmp_path: Path) -> None:
     url = f"{stack.prefect_api_url.removesuffix('/api')}/runs/flow-run/{runs[which]}"
     shot = tmp_path / f"ui-{which}.png"
-    done = subprocess.run([sys.executable, "-m", "tests.e2e.ui_shot", url, str(shot), runs[which][:8], *titles,
+    done = subprocess.run([sys.executable, "-m", "tests.e2e.ui_shot", url, str(shot), runs[f"{which}_request"][:8],
+                           *titles,
                            "--click", "Artifacts"],
                           cwd=REPO, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"page text:\n{done.stdout}\n{done.stderr[-2000:]}"

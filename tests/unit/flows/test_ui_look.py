@@ -1,4 +1,4 @@
-"""Run names and tags of jobs in the Prefect UI: one pure function, the same for every creator."""
+"""Tags of jobs in the Prefect UI (one pure function for every creator) and module logs in the run's log view."""
 
 from __future__ import annotations
 
@@ -10,29 +10,12 @@ import yaml
 
 from core.settings import get_settings
 from flows.names import EXTRA_LOGGERS
-from flows.ui import MODULE_LOGGERS, attach_module_logs, describe, first_words, run_name, run_tags
-
-RID = "3f2a9c1e-0000-4000-8000-000000000000"
+from flows.ui import MODULE_LOGGERS, attach_module_logs, run_tags, tags_for
 
 
 def narrative(**extra: object) -> dict[str, object]:
     return {"input": {"prompt_list": ["  A lighthouse, at dawn! Waves roll in slowly now.", "Gulls."],
                       "image_model": "FLUX1.1PRO", **extra}}
-
-
-def test_the_name_is_the_request_prefix_and_the_first_words_of_the_first_line() -> None:
-    assert run_name("narrative", RID, narrative()) == "3f2a9c1e-a-lighthouse-at-dawn-waves-roll"
-
-
-def test_a_movie_is_named_after_its_prompt() -> None:
-    body = {"input": {"prompt": "Paper boat\nsecond line", "image_model": "FLUX1.1PRO", "video_model": "RUNWAYML",
-                      "duration": 10}}
-    assert run_name("movie", RID, body) == "3f2a9c1e-paper-boat"
-
-
-def test_a_line_without_words_falls_back_to_kind_and_prefix() -> None:
-    assert first_words("!!! ???") == ""
-    assert run_name("narrative", RID, narrative(prompt_list=["!!!"])) == "narrative-3f2a9c1e"
 
 
 def test_offline_narrative_tags_say_kind_models_voice_aspect_and_offline() -> None:
@@ -66,10 +49,15 @@ def test_a_local_fallback_is_tagged_local(monkeypatch: pytest.MonkeyPatch) -> No
     assert "vendor:openai" in tags  # the default voice
 
 
-def test_describe_gives_name_and_tags_together() -> None:
-    look = describe("narrative", RID, narrative())
-    assert look.name == run_name("narrative", RID, narrative())
-    assert look.tags == run_tags("narrative", narrative())
+def test_the_dispatcher_tags_a_row_by_its_deployment_and_never_fails_on_an_odd_body() -> None:
+    assert tags_for("narrative/reelflow-narrative", {"request": narrative()}) == run_tags("narrative", narrative())
+    assert tags_for("narrative/reelflow-narrative", {"request": {"input": {}}}) == []
+
+
+def test_a_movie_is_tagged_with_its_video_model() -> None:
+    body = {"input": {"prompt": "Paper boat", "image_model": "FLUX1.1PRO", "video_model": "RUNWAYML", "duration": 10}}
+    tags = run_tags("movie", body)
+    assert tags[:3] == ["kind:movie", "image:FLUX1.1PRO", "video:RUNWAYML"]
 
 
 def test_module_loggers_get_info_level_unless_set_explicitly() -> None:
