@@ -83,7 +83,15 @@ def test_a_child_that_never_gets_ready_fails_with_its_name_and_output() -> None:
 
 def test_stop_leaves_no_orphan_even_one_that_left_the_group() -> None:
     child = spawn("tree", ["sh", "-c", "setsid sleep 300 & sleep 300 & wait"], os.environ)
-    wait_ready(child, lambda: len(psutil.Process(child.pid).children()) == 2, "children", 5, threading.Event())
+
+    def left_the_group() -> bool:  # the condition asserted below, not a proxy: two children exist before setsid ran
+        try:
+            return any(os.getpgid(p.pid) != child.pid and p.name() == "sleep"
+                       for p in psutil.Process(child.pid).children(recursive=True))
+        except (ProcessLookupError, psutil.Error):
+            return False
+
+    wait_ready(child, left_the_group, "setsid child", 5, threading.Event())
     descendants = psutil.Process(child.pid).children(recursive=True)
     assert any(os.getpgid(p.pid) != child.pid for p in descendants)
     stop(child, grace=2)
