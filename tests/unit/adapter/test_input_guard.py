@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from uuid import UUID
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prefect.client.orchestration import PrefectClient
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from adapter import auth
-from adapter.http import create_app
+from adapter.errors import install_handlers
+from adapter.http import PrefectFailFast, create_app
 from core.settings import get_settings
 from tests.unit.adapter.conftest import KEY
 
@@ -57,8 +60,9 @@ def test_creates_are_503_below_the_free_space_floor(client: TestClient, monkeypa
 
 
 @pytest.fixture
-def refusing_prefect(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, list[str]]]:
-    """The app pointed at a Prefect that answers 503 to every call; the paths it was asked for."""
+def refusing_prefect(httpserver: HTTPServer) -> Iterator[tuple[TestClient, list[str]]]:
+    """An app with the API's Prefect middleware and handlers whose one route reads a flow run from a Prefect that
+    answers 503 to every call; the paths that Prefect was asked for."""
     asked: list[str] = []
 
     def refuse(request: Request) -> Response:
@@ -66,18 +70,22 @@ def refusing_prefect(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) ->
         return Response('{"detail": "overloaded"}', status=503, content_type="application/json")
 
     httpserver.expect_request("").respond_with_handler(refuse)
-    monkeypatch.setenv("PREFECT_API_URL", httpserver.url_for("/api"))
-    monkeypatch.setenv("REELFLOW_API_KEYS", KEY)
-    get_settings.cache_clear()
-    auth._known_keys.cache_clear()
-    with TestClient(create_app()) as client:
+    app = FastAPI()
+    install_handlers(app)
+    app.add_middleware(PrefectFailFast)
+
+    @app.get("/run/{run_id}")
+    async def read(run_id: str) -> dict[str, str]:
+        async with PrefectClient(httpserver.url_for("/api")) as prefect:
+            return {"state": str((await prefect.read_flow_run(UUID(run_id))).state)}
+
+    with TestClient(app) as client:
         yield client, asked
 
 
 def test_a_refusing_prefect_is_a_503_after_one_attempt(refusing_prefect: tuple[TestClient, list[str]]) -> None:
     client, asked = refusing_prefect
-    response = client.get("/v1/video/status", params={"request_id": "0693f1c2-0000-4000-8000-000000000000"},
-                          headers={"API_KEY": KEY})
+    response = client.get("/run/0693f1c2-0000-4000-8000-000000000000")
     assert response.status_code == 503
     assert "could not take the request now (HTTP 503)" in response.json()["message"]
     assert asked.count("/api/flow_runs/0693f1c2-0000-4000-8000-000000000000") == 1
