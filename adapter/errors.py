@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -43,6 +44,10 @@ class PayloadTooLarge(ApiError):
 
 class Conflict(ApiError):
     status_code = 409
+
+
+class Gone(ApiError):
+    status_code = 410
 
 
 class Unavailable(ApiError):
@@ -88,6 +93,22 @@ def install_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         text = exc.detail if isinstance(exc.detail, str) else "request failed"
         return _message(exc.status_code, text)
+
+    @app.exception_handler(httpx.HTTPStatusError)
+    async def prefect_refused(request: Request, exc: httpx.HTTPStatusError) -> JSONResponse:
+        """Prefect refused a call (its client no longer retries inside a request): 503 when Prefect is overloaded
+        or failing, 400 when it found the request itself unacceptable. Never a 500 or a wait."""
+        code = exc.response.status_code
+        log.warning("Prefect answered %s on %s %s", code, request.method, request.url.path)
+        if code >= 500 or code in (408, 429):
+            return _message(503, f"the job service (Prefect) could not take the request now (HTTP {code}); "
+                                 "try again shortly")
+        return _message(400, f"the job service (Prefect) refused the request (HTTP {code}); check the input")
+
+    @app.exception_handler(httpx.TransportError)
+    async def prefect_unreachable(request: Request, exc: httpx.TransportError) -> JSONResponse:
+        log.warning("Prefect unreachable on %s %s: %s", request.method, request.url.path, exc)
+        return _message(503, "the job service (Prefect) is not reachable; try again shortly")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -16,12 +16,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prefect.client.orchestration import PrefectClient
-from prefect.settings import get_current_settings
+from prefect.context import SettingsContext, get_settings_context
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, get_current_settings
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapter import files, mcp_server, models, video
 from adapter.errors import install_handlers
 from adapter.jobs import PREFECT_DOWN, Jobs
+from adapter.textguard import TextGuard
 from core.contract import MovieRequest, NarrativeRequest
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,26 @@ def prefect_api_url() -> str:
     if not url:
         raise RuntimeError("PREFECT_API_URL is not set; the API needs the Prefect server (reelflow serve sets it)")
     return url
+
+
+class PrefectFailFast:
+    """Pure ASGI middleware: the Prefect client of this process does not retry within a request.
+
+    Prefect's client retries 429/502/503 and dropped connections up to ``PREFECT_CLIENT_MAX_RETRIES`` times with
+    backoff; right for a flow, wrong for an HTTP caller waiting on us, who got no answer for minutes when Prefect
+    kept refusing a request. Each request runs in a copy of the settings context with retries off, so a refusal
+    becomes a 4xx or 503 at once (the handlers in :mod:`adapter.errors`) and the caller decides when to retry.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        base = SettingsContext.get() or get_settings_context()
+        self._base = base
+        self._settings = base.settings.copy_with_update(updates={PREFECT_CLIENT_MAX_RETRIES: 0})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self._base.model_copy(update={"settings": self._settings}):
+            await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -83,6 +106,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
+    app.add_middleware(PrefectFailFast)
+    app.add_middleware(TextGuard)
     app.include_router(video.router)
     app.include_router(files.router)
     app.include_router(models.router)

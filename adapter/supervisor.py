@@ -36,17 +36,20 @@ import httpx
 
 from adapter.embedded_pg import (
     PG_PORT,
+    cluster_dir,
     database_url,
     pg_account,
-    pg_bin,
+    pg_bin_for,
     postmaster_ready,
     prepare_cluster,
     socket_dir_for,
 )
 from adapter.processes import Child, StartupFailed, http_ok, say, spawn, stop, wait_ready
+from core.housekeeping import sweep_leftovers
 from core.intake_db import setup, sibling_url
 from core.secrets import api_keys, generated_api_key_path
 from core.settings import Settings, get_settings
+from core.storage import open_storage
 from flows.names import EXTRA_LOGGERS, NARRATIVE
 
 # Prefect's server takes ~10 s to become ready on an idle 2-core machine and several times that under load (a
@@ -85,6 +88,8 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
         "PREFECT_LOGGING_EXTRA_LOGGERS": os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", EXTRA_LOGGERS),
         "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": os.environ.get("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW",
                                                                    "ignore"),
+        # results of any task or flow that does not name a serializer are JSON too, never pickle
+        "PREFECT_RESULTS_DEFAULT_SERIALIZER": "json",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -143,6 +148,7 @@ def _supervise(settings: Settings, children: list[Child], stopping: threading.Ev
     for sub in ("prefect", "results"):
         (data / sub).mkdir(parents=True, exist_ok=True)
     api_keys(settings)  # the generated key exists before the API starts, and the banner can show it
+    _sweep_leftovers(settings)
     api_url = f"http://{_local(settings.api_host)}:{settings.api_port}"
     prefect_url = f"http://127.0.0.1:{settings.prefect_port}"
     for name, host, port in (("prefect", "127.0.0.1", settings.prefect_port), ("api", settings.api_host,
@@ -156,12 +162,14 @@ def _supervise(settings: Settings, children: list[Child], stopping: threading.Ev
         db_url = settings.database_url.get_secret_value()
         say("using the external PostgreSQL of REELFLOW_DATABASE_URL")
     else:
-        pgdata, account = data / "postgres", pg_account()
+        account = pg_account()
+        pgdata = cluster_dir(data, account)
         socket_dir = socket_dir_for(pgdata)
         prepare_cluster(pgdata, socket_dir, account)
         db_url = database_url(socket_dir)
-        steps.append(("postgres", [str(pg_bin() / "postgres"), "-D", str(pgdata), "-k", str(socket_dir), "-h", "",
-                                   "-p", str(PG_PORT)], lambda c: postmaster_ready(pgdata, c.pid), "status ready"))
+        steps.append(("postgres", [str(pg_bin_for(account) / "postgres"), "-D", str(pgdata), "-k", str(socket_dir),
+                                   "-h", "", "-p", str(PG_PORT)], lambda c: postmaster_ready(pgdata, c.pid),
+                      "status ready"))
     python = sys.executable
     steps += [
         ("prefect", [python, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
@@ -231,6 +239,14 @@ def _setup_intake(env: dict[str, str]) -> None:
     """Create and migrate the intake database before any child uses it."""
     version = asyncio.run(setup(env["REELFLOW_INTAKE_URL"]))
     say(f"intake database ready (schema version {version})")
+
+
+def _sweep_leftovers(settings: Settings) -> None:
+    """Before any render starts: what a killed render left (``.part-*`` files, scratch dirs) goes, with a note."""
+    store = open_storage(settings.media_url)
+    freed = sweep_leftovers(settings.data_dir.resolve(), Path(store.root) if store.is_local else None)
+    if freed.files:
+        say(f"swept {freed.files} leftovers of killed renders ({freed.bytes / 1e6:.1f} MB)")
 
 
 def _banner(settings: Settings, api_url: str, prefect_url: str, seconds: float) -> None:

@@ -10,14 +10,17 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from adapter.auth import KeyIdDep
-from adapter.errors import PayloadTooLarge
+from adapter.errors import Gone, PayloadTooLarge, Unavailable
 from adapter.jobs import Jobs
 from core.contract import MovieRequest, NarrativeRequest, parse_movie, parse_narrative
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, NotFound
+from core.housekeeping import below_floor, read_tombstone
 from core.jobstate import STATUSES
 from core.netguard import check_public_target, check_webhook_target
 from core.settings import get_settings
+from core.storage import open_storage
 from core.styles import MusicOptions
+from core.textrules import json_depth_problem
 from flows.names import MOVIE, NARRATIVE
 from providers import registry
 
@@ -50,9 +53,11 @@ async def read_json(request: Request) -> Any:
             raise PayloadTooLarge(f"request body is larger than {MAX_BODY // 1024} KiB.")
     if not body.strip():
         raise InvalidRequest("body: a JSON object with an 'input' object is required.")
+    if (too_deep := json_depth_problem(bytes(body))) is not None:  # before the parser recurses into it
+        raise InvalidRequest(f"{too_deep}.")
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"body: not valid JSON ({exc}).") from exc
 
 
@@ -70,6 +75,11 @@ async def guard_music(music: MusicOptions) -> None:
         allow = get_settings().music_url_allow_private
         await asyncio.to_thread(check_public_target, music.url, allow_private=allow, field="input.music.url",
                                 rule="music tracks are only fetched from public addresses")
+def refuse_when_low_on_space() -> None:
+    """503 before the disk fills: a job needs room for its renders (``REELFLOW_MIN_FREE_MB``)."""
+    settings = get_settings()
+    if (low := below_floor(settings.data_dir, settings.min_free_mb)) is not None:
+        raise Unavailable(low)
 
 
 def _jobs(request: Request) -> Jobs:
@@ -96,6 +106,7 @@ async def create_narrative(
         raise InvalidRequest(unavailable)  # e.g. "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
     await guard_webhook(narrative.webhookUrl)
     await guard_music(narrative.input.music)
+    refuse_when_low_on_space()
     request_id = await _jobs(request).create(
         NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key,
         webhook=narrative.webhookUrl is not None,
@@ -124,6 +135,7 @@ async def create_movie(
         raise InvalidRequest(unavailable)
     await guard_webhook(movie.webhookUrl)
     await guard_music(movie.input.music)
+    refuse_when_low_on_space()
     request_id = await _jobs(request).create(
         MOVIE, {"request": movie.model_dump(mode="json")}, kid, idempotency_key, webhook=movie.webhookUrl is not None,
     )
@@ -134,7 +146,8 @@ async def create_movie(
     "/status",
     operation_id="get_status",
     summary="Status, progress and result of a request",
-    responses={404: {"description": "Unknown request id (or another key's)", **ERROR}, **AUTH_ERRORS},
+    responses={404: {"description": "Unknown request id (or another key's)", **ERROR},
+               410: {"description": "The request is past retention; its files were deleted", **ERROR}, **AUTH_ERRORS},
 )
 async def get_status(
     request: Request,
@@ -144,7 +157,24 @@ async def get_status(
 ) -> JSONResponse:
     if request_id is None or not request_id.strip():
         raise InvalidRequest("request_id query parameter is missing.")
-    return JSONResponse(await _jobs(request).status(request_id.strip(), kid, str(request.base_url)))
+    try:
+        body = await _jobs(request).status(request_id.strip(), kid, str(request.base_url))
+    except NotFound:
+        await refuse_when_swept(request_id.strip(), kid)
+        raise
+    if body.get("status") == "COMPLETED" and body.get("result") is None:  # its files are gone: swept?
+        await refuse_when_swept(request_id.strip(), None)
+    return JSONResponse(body)
+
+
+async def refuse_when_swept(request_id: str, kid: str | None) -> None:
+    """410 for the owner of a job the retention flow swept; others get 404. ``kid`` None: ownership was already
+    checked (the caller's own job record); else the tombstone must name the caller (its run is gone too)."""
+    settings = get_settings()
+    stone = await asyncio.to_thread(read_tombstone, open_storage(settings.media_url), request_id)
+    if stone is not None and (kid is None or stone.get("owner") == kid):
+        raise Gone(f"request {request_id} is past retention (REELFLOW_RETENTION_DAYS={settings.retention_days:g}): "
+                   f"its files and record were deleted on {str(stone.get('swept_at', ''))[:10]}.")
 
 
 @router.post(

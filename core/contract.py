@@ -8,6 +8,7 @@ answer 400 with it directly. Result models are what flows return and what ``/sta
 from __future__ import annotations
 
 import math
+import urllib.parse
 from typing import Any, Literal
 
 from pydantic import (
@@ -27,11 +28,13 @@ from pydantic_core import PydanticCustomError
 from core import catalog
 from core.errors import InvalidRequest
 from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
+from core.textrules import entries_problem, lines_problem, port_problem, text_problem
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 MAX_SCENES = 20
 MAX_PROMPT_CHARS = 500
 MAX_MOVIE_SECONDS = 120.0
+NAMES = ("speaker", "provider", "image_model", "video_model")  # name-like fields: no control character at all
 
 
 def _fail(message: str, field: str | None = None) -> PydanticCustomError:
@@ -54,13 +57,20 @@ def _check_model(value: str | None, kind: catalog.Kind, field: str | None = None
     return value
 
 
+def check_text(value: Any, *, multiline: bool = False) -> Any:
+    """The shared string rule (no control characters, no unpaired surrogates); non-strings pass through."""
+    if isinstance(value, str) and (problem := text_problem(value, multiline=multiline)) is not None:
+        raise _fail(problem)
+    return value
+
+
 def check_webhook_url(value: str | None) -> str | None:
-    """A webhook URL must be an absolute http(s) URL with a host."""
+    """A webhook URL must be an absolute http(s) URL with a host and, if it names one, a port in 1-65535."""
     if value is None:
         return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(value.strip())
+    parts = urllib.parse.urlsplit(check_text(value).strip())
+    if (problem := port_problem(parts)) is not None:
+        raise _fail(problem)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail("must be an absolute http:// or https:// URL")
     return value.strip()
@@ -115,18 +125,24 @@ class NarrativeInput(BaseModel):
     @field_validator("prompt_list", mode="before")
     @classmethod
     def _split_lines(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.splitlines()
+        if isinstance(value, str):  # checked whole: splitlines() also splits on some control characters
+            value = check_text(value, multiline=True).splitlines()
         if not isinstance(value, list):
             raise _fail("must be a list of strings or one newline-separated string")
         if not all(isinstance(line, str) for line in value):
             raise _fail("every entry must be a string")
+        if (problem := entries_problem(value)) is not None:
+            raise _fail(problem)
         lines = [line.strip() for line in value if line.strip()]
         if not lines:
             raise _fail("must hold at least one non-empty line")
         if len(lines) > MAX_SCENES:
             raise _fail(f"has {len(lines)} lines; at most {MAX_SCENES} are allowed")
+        if (problem := lines_problem(lines)) is not None:
+            raise _fail(problem)
         return lines
+
+    _plain_text = field_validator(*NAMES, mode="before")(classmethod(lambda cls, v: check_text(v)))
 
     @field_validator("image_model")
     @classmethod
@@ -160,6 +176,10 @@ class NarrativeRequest(BaseModel):
     _webhook = field_validator("webhookUrl")(classmethod(lambda cls, v: check_webhook_url(v)))
 
 
+_WANTED = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list", "model_type": "an object",
+           "dict_type": "an object"}
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p != "" and not (isinstance(p, str) and p.startswith("function-"))]
     return ".".join(parts) if parts else "body"
@@ -176,10 +196,8 @@ def error_message(exc: ValidationError) -> str:
         elif kind == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             text = f"must be one of {expected}"
-        elif kind in ("string_type", "bool_type", "list_type", "model_type", "dict_type"):
-            wanted = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list",
-                      "model_type": "an object", "dict_type": "an object"}[kind]
-            text = f"must be {wanted}"
+        elif kind in _WANTED:
+            text = f"must be {_WANTED[kind]}"
         else:
             text = str(err["msg"])
         messages.append(f"{loc}: {text}")
@@ -217,9 +235,12 @@ class MovieInput(BaseModel):
     music: MusicOptions = MOVIE_MUSIC
     captions: CaptionOptions = DEFAULT_CAPTIONS
 
+    _plain_text = field_validator(*NAMES, mode="before")(classmethod(lambda cls, v: check_text(v)))
+
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, value: str) -> str:
+        check_text(value, multiline=True)
         text = value.strip()
         if not text:
             raise _fail("must not be empty")

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         default=300, ge=31, description="Seconds a claimed job may stay Pending before its worker counts as dead."
     )
     reconcile_interval: float = Field(default=5.0, gt=0, description="Seconds between reconciler passes.")
+    retention_days: float = Field(
+        default=30, gt=0, description="Days job media, unreferenced cache, task results and flow runs are kept."
+    )
+    retention_cron: str = Field(default="17 3 * * *", description="When the retention flow runs (cron, UTC).")
+    min_free_mb: int = Field(
+        default=2048, ge=0, description="Free MiB below which creates answer 503 and renders refuse to start (0: off)."
+    )
     fps: Literal[24, 30] = 30
     size_class: Literal["720p", "1080p"] = "720p"
     x264_preset: X264Preset = Field(default="veryfast", description="x264 preset of every final scene encode.")

@@ -133,4 +133,6 @@ def verify_signature(secret: bytes, key: str, expires_at: int, signature: str, n
     """True when the signature matches and the link has not expired."""
     if expires_at < (now if now is not None else time.time()):
         return False
+    if not signature.isascii():  # compare_digest refuses non-ASCII str; such a signature is simply wrong
+        return False
     return hmac.compare_digest(sign_path(secret, key, expires_at), signature)

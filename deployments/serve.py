@@ -8,7 +8,8 @@ webhooks) and makes sure the crash-detection automation exists.
 ``REELFLOW_BATCH_SCHEDULE`` (a cron, UTC) with ``REELFLOW_BATCH_MANIFEST`` gives the batch deployment the same
 scheduled batch the work-pool deployment has (``deployments/prefect.yaml``): the Prefect server creates its runs
 ahead of time (the UI shows the next one) and this runner executes them. Unset (the default), the deployment has no
-schedule; serving it again without the variables removes a schedule set earlier.
+schedule; serving it again without the variables removes a schedule set earlier. The retention deployment runs
+daily on ``REELFLOW_RETENTION_CRON`` (flows/retention.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ from prefect.schedules import Cron, Schedule
 from core.settings import Settings, get_settings
 from flows.batch import batch
 from flows.movie import movie
-from flows.names import BATCH_DEPLOYMENT, DELIVER_WEBHOOK_DEPLOYMENT, MOVIE_DEPLOYMENT, NARRATIVE_DEPLOYMENT
+from flows.names import (
+    BATCH_DEPLOYMENT,
+    DELIVER_WEBHOOK_DEPLOYMENT,
+    MOVIE_DEPLOYMENT,
+    NARRATIVE_DEPLOYMENT,
+    RETENTION_DEPLOYMENT,
+)
 from flows.narrative import narrative
 from flows.reconcile import ensure_crash_automation, start_in_background
+from flows.retention import retention
 from flows.webhooks import deliver_webhook
 
 #: The scheduled batch's parameters besides the manifest (those of the nightly schedule in prefect.yaml).
@@ -60,6 +68,8 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
                                       description="Signed, retried terminal webhook of one request"),
         batch.to_deployment(name=BATCH_DEPLOYMENT, tags=["reelflow"], description="One job per manifest line",
                             schedules=batch_schedules(settings)),
+        retention.to_deployment(name=RETENTION_DEPLOYMENT, tags=["reelflow"], cron=settings.retention_cron,
+                                description="Daily: delete what is older than REELFLOW_RETENTION_DAYS"),
     ]
 
 

@@ -163,7 +163,7 @@ def owner_of(request: BatchRequest) -> str:
     return request.owner or key_id(api_keys(get_settings())[0])
 
 
-@flow(name="batch", flow_run_name=run_name, log_prints=False)
+@flow(name="batch", flow_run_name=run_name, log_prints=False, result_serializer="json")
 def batch(request: BatchRequest) -> BatchSummary:
     """Validate a manifest, run one job per valid line with bounded concurrency, publish a summary."""
     logger = get_run_logger()

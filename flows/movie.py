@@ -68,6 +68,7 @@ def _script(progress: Progress, request: MovieRequest, plan: ClipPlan) -> MovieS
 
 
 @flow(name="movie", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
+      result_serializer="json",
       on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
 def movie(request: MovieRequest) -> VideoResult:
     """Render a narrated movie of exactly ``duration`` seconds from one prompt, resuming from every finished asset."""

@@ -26,6 +26,7 @@ def run_name() -> str:
 
 
 @flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
+      result_serializer="json",
       on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
 def narrative(request: NarrativeRequest) -> VideoResult:
     """Render a narrated video from the request's lines, resuming from every asset that already exists."""

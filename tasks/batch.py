@@ -78,7 +78,7 @@ def load_manifest(source: str) -> Manifest:
     return manifest
 
 
-@task(name="read-manifest", task_run_name="read-manifest", retries=0)
+@task(name="read-manifest", task_run_name="read-manifest", retries=0, result_serializer="json")
 def read_manifest(source: str) -> Manifest:
     """The validated manifest, as a task so the read and its report show in the batch's run."""
     return load_manifest(source)

@@ -29,7 +29,8 @@ from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileS
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
-from core.errors import FatalProviderError, RetryableProviderError
+from core.errors import FatalProviderError, RenderError, RetryableProviderError
+from core.housekeeping import below_floor
 from core.settings import get_settings
 from core.storage import Storage, open_storage
 
@@ -94,6 +95,7 @@ def configured(task: T) -> T:
         retry_condition_fn=retry_if_retryable,
         result_storage=result_storage(),
         persist_result=True,
+        result_serializer="json",  # never pickle: a writable results prefix must not become code execution
     )
 
 
@@ -104,11 +106,42 @@ def asset_cache(asset_key: Callable[..., str]) -> Callable[[TaskRunContext, dict
         key = asset_key(**parameters)
         digest = hashlib.sha256(f"{context.task.name}:{key}".encode()).hexdigest()[:40]
         record = f"{context.task.name}-{digest}"
-        if not storage().exists(key):
+        if not storage().exists(key) or not _json_record(record):
             _drop_stale_record(record)
         return record
 
     return cache_key
+
+
+def _json_record(record: str) -> bool:
+    """False when a stored cache record exists but is not a JSON-serialised result (e.g. a planted pickle).
+
+    Prefect deserialises a record with the serializer the record itself names, so ``result_serializer="json"`` on
+    our tasks alone would still unpickle a record someone wrote into the results prefix; such a record is dropped
+    here, before Prefect reads it, and the task simply runs again.
+    """
+    block = result_storage()
+    base = str(getattr(block, "basepath", "")).rstrip("/")
+    try:
+        if isinstance(block, LocalFileSystem):
+            path = Path(base, record)
+            raw = path.read_bytes() if path.exists() else None
+        else:
+            fs = block.filesystem  # type: ignore[attr-defined]
+            target = f"{base}/{record}"
+            raw = fs.cat_file(target) if fs.exists(target) else None
+    except OSError:
+        return True  # unreadable now: Prefect will not be able to read it either, and will run the task
+    if raw is None:
+        return True
+    try:
+        serializer = json.loads(raw)["metadata"]["serializer"]["type"]
+    except (ValueError, KeyError, TypeError):
+        serializer = None
+    if serializer != "json":
+        log.warning("dropping cache record %s: its result is serialised as %r, not JSON", record, serializer)
+        return False
+    return True
 
 
 def _drop_stale_record(record: str) -> None:
@@ -175,8 +208,12 @@ def stored(
 
 @contextmanager
 def workdir() -> Iterator[Path]:
-    """A scratch folder for ffmpeg intermediates, removed afterwards."""
-    base = get_settings().data_dir / "tmp"
+    """A scratch folder for ffmpeg intermediates, removed afterwards. Every render starts here, so this is where a
+    render refuses to start below the free-space floor (``REELFLOW_MIN_FREE_MB``) instead of filling the disk."""
+    settings = get_settings()
+    if (low := below_floor(settings.data_dir, settings.min_free_mb)) is not None:
+        raise RenderError(low)
+    base = settings.data_dir / "tmp"
     base.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=base) as tmp:
         yield Path(tmp)

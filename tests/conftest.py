@@ -30,6 +30,7 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
             monkeypatch.delenv(name, raising=False)
     data = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("REELFLOW_DATA_DIR", str(data))
+    monkeypatch.setenv("REELFLOW_MIN_FREE_MB", "64")  # a low floor: test machines may have little free disk
     get_settings.cache_clear()
     yield data
     get_settings.cache_clear()

@@ -25,6 +25,7 @@ STACK_ENV = {
     "REELFLOW_HEARTBEAT_GRACE": "35",
     "REELFLOW_RECONCILE_INTERVAL": "1",
     "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER}",
+    "REELFLOW_MIN_FREE_MB": "64",  # a low floor: test machines may have little free disk
 }
 
 

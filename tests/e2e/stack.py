@@ -100,10 +100,11 @@ def _describe(process: psutil.Process) -> str:
     return "?"
 
 
-def start_stack(data_dir: Path, extra_env: dict[str, str]) -> Stack:
+def start_stack(data_dir: Path, extra_env: dict[str, str], repo: Path = REPO, python: str = sys.executable) -> Stack:
     """Start the supervisor on ``data_dir`` with free ports and wait until the API answers /health.
 
     ``extra_env`` carries what the caller wants the service to see (e.g. REELFLOW_API_KEYS); it wins over ours.
+    ``repo`` and ``python`` run the stack from another checkout and interpreter (a copy under a private dir).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     api_port, prefect_port = free_port(), free_port()
@@ -112,7 +113,7 @@ def start_stack(data_dir: Path, extra_env: dict[str, str]) -> Stack:
     env.pop("PREFECT_API_URL", None)  # the supervisor sets its own; a leftover one must not leak into the test
     log_path = data_dir / "stack.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen([sys.executable, "-c", "from adapter.supervisor import main; main()"], cwd=REPO,
+        process = subprocess.Popen([python, "-c", "from adapter.supervisor import main; main()"], cwd=repo,
                                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     stack = Stack(process, api_port, prefect_port, log_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from adapter.embedded_pg import SOCKET_PATH_MAX, database_url, postmaster_ready, socket_dir_for
+from adapter.embedded_pg import SOCKET_PATH_MAX, cluster_dir, database_url, postmaster_ready, reachable, socket_dir_for
 from adapter.processes import StartupFailed, spawn, stop, wait_ready
 from adapter.supervisor import child_env
 from core.settings import get_settings
@@ -83,7 +83,15 @@ def test_a_child_that_never_gets_ready_fails_with_its_name_and_output() -> None:
 
 def test_stop_leaves_no_orphan_even_one_that_left_the_group() -> None:
     child = spawn("tree", ["sh", "-c", "setsid sleep 300 & sleep 300 & wait"], os.environ)
-    wait_ready(child, lambda: len(psutil.Process(child.pid).children()) == 2, "children", 5, threading.Event())
+
+    def left_the_group() -> bool:  # the condition asserted below, not a proxy: two children exist before setsid ran
+        try:
+            return any(os.getpgid(p.pid) != child.pid and p.name() == "sleep"
+                       for p in psutil.Process(child.pid).children(recursive=True))
+        except (ProcessLookupError, psutil.Error):
+            return False
+
+    wait_ready(child, left_the_group, "setsid child", 5, threading.Event())
     descendants = psutil.Process(child.pid).children(recursive=True)
     assert any(os.getpgid(p.pid) != child.pid for p in descendants)
     stop(child, grace=2)
@@ -97,3 +105,20 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_grace_period() -> None:
     wait_ready(child, lambda: "trapped" in child.tail, "trap", 5, threading.Event())
     stop(child, grace=0.5)
     assert child.process.returncode == -signal.SIGKILL
+
+
+def test_reachable_needs_search_permission_on_every_ancestor_for_that_account(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    (private / "checkout" / "data").mkdir(parents=True)
+    private.chmod(0o700)
+    outsider = (os.geteuid() + 12345, os.getegid() + 12345)  # neither owner nor group of anything here
+    tmp_path.chmod(0o755)
+    assert reachable(private / "checkout" / "data", (os.geteuid(), os.getegid())) is True
+    assert reachable(private / "checkout" / "data", outsider) is False
+    private.chmod(0o711)
+    assert reachable(private / "checkout" / "data", outsider) is all(
+        p.stat().st_mode & 0o001 for p in tmp_path.parents)
+
+
+def test_a_normal_user_keeps_the_cluster_in_the_data_dir(tmp_path: Path) -> None:
+    assert cluster_dir(tmp_path, None) == tmp_path / "postgres"
