@@ -60,15 +60,16 @@ class Stack:
                 raise RuntimeError(f"the stack was not healthy within {timeout:.0f} s; log tail:\n{self.log_tail()}")
             time.sleep(0.25)
 
-    def stop(self) -> None:
-        """SIGTERM the supervisor's group; it must exit within 30 s and leave no process behind, else raise."""
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Signal the supervisor's group (SIGTERM, or SIGINT as Ctrl-C in its terminal does); it must exit within 30 s
+        and leave no process behind, else raise."""
         if self.process.poll() is not None:
             return
         try:
             tree = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             tree = []
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.killpg(self.process.pid, sig)
         try:
             self.process.wait(STOP_TIMEOUT)
             hung = False
