@@ -32,6 +32,7 @@ class Receiver:
     secret: str
     script: list[int] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    retry_after: str | None = None  # sent with every 429/503 answer when set
     deliveries: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -68,6 +69,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 receiver.release.wait(300)
                 return
             self.send_response(code)
+            if code in (429, 503) and receiver.retry_after is not None:
+                self.send_header("retry-after", receiver.retry_after)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
