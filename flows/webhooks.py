@@ -64,22 +64,30 @@ def start_delivery(run: FlowRun, client: SyncPrefectClient | None = None) -> Non
     Each dispatch gets the next number in its idempotency key: two starters racing on the same labels (state hook
     and reconciler) create one run, while a re-dispatch after a delivery run died gets a new run instead of
     Prefect handing back the dead one. The dispatch lease covers the wait for a runner slot
-    (``REELFLOW_PENDING_TIMEOUT``); the delivery's own attempts then lease ``REELFLOW_WEBHOOK_TIMEOUT`` + margin.
+    (``REELFLOW_PENDING_TIMEOUT``) and is written before the run exists, so a delivery that starts at once and
+    leases its first attempt is never overwritten; the delivery's attempts then lease ``REELFLOW_WEBHOOK_TIMEOUT``
+    plus a margin.
     """
-    event = api_status(run)
-    dispatch = int(_label(run, "dispatch", 0) or 0) + 1 if _label(run, "event") == event else 1
-    delivery = run_deployment(DELIVER_WEBHOOK, parameters={"request_id": str(run.id)}, timeout=0,
-                              as_subflow=False, idempotency_key=f"webhook:{run.id}:{event}:{dispatch}",
-                              tags=["reelflow"])
-    fields = {"event": event, "dispatch": dispatch, "run": str(delivery.id),
-              "lease": time.time() + get_settings().pending_timeout}
-    if _label(run, "event") != event:
-        fields.update(status="pending", attempts=0, last_error="", next_at=0)
-    if client is not None:
-        _record(client, run.id, **fields)
+    if client is None:
+        with get_client(sync_client=True) as own:
+            start_delivery(run, own)
         return
-    with get_client(sync_client=True) as own:
-        _record(own, run.id, **fields)
+    event = api_status(run)
+    same = _label(run, "event") == event
+    dispatch = int(_label(run, "dispatch", 0) or 0) + 1 if same else 1
+    lease = time.time() + get_settings().pending_timeout
+    fields: dict[str, Any] = {"event": event, "dispatch": dispatch, "lease": lease}
+    if not same:
+        fields.update(status="pending", attempts=0, last_error="", next_at=0)
+    _record(client, run.id, **fields)
+    try:
+        delivery = run_deployment(DELIVER_WEBHOOK, parameters={"request_id": str(run.id)}, timeout=0,
+                                  as_subflow=False, idempotency_key=f"webhook:{run.id}:{event}:{dispatch}",
+                                  tags=["reelflow"])
+    except Exception:
+        _record(client, run.id, lease=0)  # the next reconciler pass tries again
+        raise
+    _record(client, run.id, run=str(delivery.id))
 
 
 def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
