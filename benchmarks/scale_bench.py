@@ -50,18 +50,17 @@ def _time(value: str) -> float:
 
 def run_jobs(cluster: Any, subjects: list[str]) -> dict[str, float]:
     """Submit one job per subject at once; wall time from the first created to the last end, and the spread."""
-    import httpx
 
-    api = cluster.prefect_api_url
-    deployment = httpx.get(f"{api}/deployments/name/narrative/reelflow-narrative", timeout=10).json()["id"]
+    api = cluster.prefect(timeout=30)  # authenticated: the scale-out Prefect server refuses anonymous callers
+    deployment = api.get("/deployments/name/narrative/reelflow-narrative").json()["id"]
     ids = []
     for subject in subjects:
-        response = httpx.post(f"{api}/deployments/{deployment}/create_flow_run", timeout=30,
-                              json={"parameters": {"request": _body(subject)}, "tags": ["reelflow", "job"]})
+        response = api.post(f"/deployments/{deployment}/create_flow_run",
+                            json={"parameters": {"request": _body(subject)}, "tags": ["reelflow", "job"]})
         ids.append(response.raise_for_status().json()["id"])
     deadline = time.monotonic() + 900
     while True:
-        runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}, timeout=10).json()
+        runs = api.post("/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}).json()
         if all(r["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for r in runs):
             break
         if time.monotonic() > deadline:
