@@ -232,15 +232,17 @@ class Cluster:
         """Re-key flow-run ids by the request id each job run carries (runs without one keep their own id)."""
         if not by_run:
             return by_run
-        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
-            "flow_runs": {"id": {"any_": list(by_run)}}, "limit": 200}).raise_for_status().json()
+        with self.prefect() as prefect:
+            runs = prefect.post("/flow_runs/filter", json={
+                "flow_runs": {"id": {"any_": list(by_run)}}, "limit": 200}).raise_for_status().json()
         names = {run["id"]: run["labels"].get("reelflow.request_id") or run["id"] for run in runs}
         return {names.get(run_id, run_id): workers for run_id, workers in by_run.items()}
 
     def flow_run_of(self, request_id: str) -> dict[str, Any]:
         """The flow run the dispatcher made for a request (found by its ``request:<id>`` tag)."""
-        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
-            "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
+        with self.prefect() as prefect:
+            runs = prefect.post("/flow_runs/filter", json={
+                "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
         assert len(runs) == 1, runs
         return dict(runs[0])
 

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 import psutil
@@ -86,6 +87,13 @@ class Stack:
         if orphans:
             names = ", ".join(f"{p.pid} {_describe(p)}" for p in orphans)
             raise AssertionError(f"the stack left processes behind (now killed): {names}")
+
+    def flow_run_of(self, request_id: str) -> dict[str, Any]:
+        """The flow run the dispatcher made for a request (found by its ``request:<id>`` tag)."""
+        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
+            "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
+        assert len(runs) == 1, runs
+        return dict(runs[0])
 
     def __enter__(self) -> Stack:
         return self

@@ -155,8 +155,9 @@ def test_a_worker_stopped_with_sigterm_leaves_its_job_to_be_resumed(cluster: Clu
     assert body["status"] == "COMPLETED", body
     assert all(b["status"] != "CANCELLED" for b in seen)
     assert [d.payload["status"] for d in terminal_posts] == ["COMPLETED"]
+    run_id = cluster.flow_run_of(request_id)["id"]
     with cluster.prefect() as prefect:
-        runs = prefect.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [request_id]}}, "limit": 200})
+        runs = prefect.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}, "limit": 200})
         states = [(r["name"], r["state"]["name"]) for r in runs.raise_for_status().json() if r.get("state")]
     for prefix in ("image-", "voice-"):
         done = sorted(n for n, state in states if n.startswith(prefix) and state == "Completed")

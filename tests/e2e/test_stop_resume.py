@@ -29,8 +29,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def task_runs(stack: Stack, request_id: str) -> list[tuple[str, str]]:
+    run_id = stack.flow_run_of(request_id)["id"]
     response = httpx.post(f"{stack.prefect_api_url}/task_runs/filter",
-                          json={"flow_runs": {"id": {"any_": [request_id]}}, "limit": 200})
+                          json={"flow_runs": {"id": {"any_": [run_id]}}, "limit": 200})
     response.raise_for_status()
     return [(run["name"], run["state"]["name"]) for run in response.json() if run.get("state")]
 

@@ -141,6 +141,4 @@ def test_runner_killed_while_the_receiver_holds_the_post_delivers_once_more(api:
 
 
 def job_tags(stack: Stack, request_id: str) -> list[str]:
-    response = httpx.get(f"{stack.prefect_api_url}/flow_runs/{request_id}")
-    response.raise_for_status()
-    return list(response.json()["tags"])
+    return list(stack.flow_run_of(request_id)["tags"])
