@@ -51,7 +51,19 @@ def _time(value: str) -> float:
 def run_jobs(cluster: Any, subjects: list[str]) -> dict[str, float]:
     """Submit one job per subject at once; wall time from the first created to the last end, and the spread."""
 
-    api = cluster.prefect(timeout=30)  # authenticated: the scale-out Prefect server refuses anonymous callers
+    with cluster.prefect(timeout=30) as api:  # authenticated: the scale-out Prefect server refuses anonymous callers
+        runs = _submit_and_wait(api, subjects)
+    failed = [r["state"]["message"] for r in runs if r["state_type"] != "COMPLETED"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} jobs did not complete: {failed[:3]}")
+    wall = max(_time(r["end_time"]) for r in runs) - min(_time(r["created"]) for r in runs)
+    per_worker = _per_worker(cluster, [r["id"] for r in runs])
+    return {"wall_s": wall, "workers_used": float(len(per_worker)),
+            "busiest_worker_jobs": float(max(len(v) for v in per_worker.values()))}
+
+
+def _submit_and_wait(api: Any, subjects: list[str]) -> list[dict[str, Any]]:
+    """Create one run per subject, then poll until every one has ended; the runs."""
     deployment = api.get("/deployments/name/narrative/reelflow-narrative").json()["id"]
     ids = []
     for subject in subjects:
@@ -60,19 +72,12 @@ def run_jobs(cluster: Any, subjects: list[str]) -> dict[str, float]:
         ids.append(response.raise_for_status().json()["id"])
     deadline = time.monotonic() + 900
     while True:
-        runs = api.post("/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}).json()
+        runs: list[dict[str, Any]] = api.post("/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}).json()
         if all(r["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for r in runs):
-            break
+            return runs
         if time.monotonic() > deadline:
             raise RuntimeError("the jobs did not finish within 15 minutes")
         time.sleep(1.0)
-    failed = [r["state"]["message"] for r in runs if r["state_type"] != "COMPLETED"]
-    if failed:
-        raise RuntimeError(f"{len(failed)} jobs did not complete: {failed[:3]}")
-    wall = max(_time(r["end_time"]) for r in runs) - min(_time(r["created"]) for r in runs)
-    per_worker = _per_worker(cluster, ids)
-    return {"wall_s": wall, "workers_used": float(len(per_worker)),
-            "busiest_worker_jobs": float(max(len(v) for v in per_worker.values()))}
 
 
 def _per_worker(cluster: Any, ids: list[str]) -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -171,16 +172,17 @@ class Cluster:
         child.process.wait(10)
         psutil.wait_procs(tree, timeout=10)
 
-    def prefect(self, timeout: float = 10.0) -> httpx.Client:
+    @contextlib.contextmanager
+    def prefect(self, timeout: float = 10.0) -> Iterator[httpx.Client]:
         """A raw client of the Prefect REST API with what this server demands: the auth string (Basic) and, for
         writes, a CSRF token (what Prefect's own client does when CSRF protection is on)."""
         token = base64.b64encode(self.auth_string.encode()).decode()
-        client = httpx.Client(base_url=self.prefect_api_url, timeout=timeout,
-                              headers={"Authorization": f"Basic {token}"})
-        csrf_client = uuid.uuid4().hex
-        csrf = client.get(f"/csrf-token?client={csrf_client}").raise_for_status().json()["token"]
-        client.headers.update({"Prefect-Csrf-Token": csrf, "Prefect-Csrf-Client": csrf_client})
-        return client
+        with httpx.Client(base_url=self.prefect_api_url, timeout=timeout,
+                          headers={"Authorization": f"Basic {token}"}) as client:
+            csrf_client = uuid.uuid4().hex
+            csrf = client.get(f"/csrf-token?client={csrf_client}").raise_for_status().json()["token"]
+            client.headers.update({"Prefect-Csrf-Token": csrf, "Prefect-Csrf-Client": csrf_client})
+            yield client
 
     def _worker_online(self, name: str) -> bool:
         with contextlib.suppress(httpx.HTTPError), self.prefect(timeout=2) as prefect:
