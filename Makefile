@@ -39,7 +39,10 @@ bench: $(STAMP)
 
 # Scale-out: register deployments/prefect.yaml on the process work pool `reelflow` of PREFECT_API_URL
 # (docs/scaling.md). Run from the repository root: entrypoints and the workers' pull step are relative to it.
+# A Prefect server reachable from other machines must require credentials (whoever reaches an open one can read
+# every job, cancel runs or change a deployment's pull steps, which workers then execute): refuse to deploy without.
 deploy: $(STAMP)
+	@test -n "$$PREFECT_API_AUTH_STRING" || { echo "make deploy: set PREFECT_API_AUTH_STRING (user:password), the value of the server's PREFECT_SERVER_API_AUTH_STRING (docs/scaling.md)" >&2; exit 1; }
 	$(VENV)/bin/prefect --no-prompt work-pool create reelflow --type process --overwrite
 	$(VENV)/bin/prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml
 

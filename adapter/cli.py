@@ -152,6 +152,19 @@ def doctor(
 
 
 @app.command()
+def keys() -> None:
+    """List the API keys' ids with each key's webhook signing secret (what GET /v1/video/webhook_secret tells the
+    key's owner). The keys themselves are never printed; match them by id (sha256 prefix, as in run tags)."""
+    from core.secrets import api_keys, key_id, webhook_secret_for
+    from core.settings import get_settings
+
+    settings = get_settings()
+    for key in api_keys(settings):
+        kid = key_id(key)
+        typer.echo(f"{kid}  {webhook_secret_for(settings, kid)}")
+
+
+@app.command()
 def reconcile() -> None:
     """Re-queue jobs whose worker died and deliver owed webhooks, until SIGTERM/SIGINT (run one next to a work pool;
     the embedded runner of `reelflow serve` does this itself)."""

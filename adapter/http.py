@@ -68,8 +68,12 @@ class PrefectFailFast:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_current_settings()
+    # auth_string: a scale-out Prefect server requires it (docs/scaling.md); get_client() would pass it, the bare
+    # PrefectClient does not
+    auth = settings.api.auth_string
     async with PrefectClient(prefect_api_url(), api_key=settings.api.key.get_secret_value() if settings.api.key
-                             else None) as client, app.state.mcp.session_manager.run():
+                             else None, auth_string=auth.get_secret_value() if auth else None) as client, \
+            app.state.mcp.session_manager.run():
         jobs = Jobs(client)
         app.state.jobs = jobs
         await jobs.connect()  # creates and migrates the intake on first start; retried on use if it failed

@@ -44,6 +44,7 @@ from adapter.embedded_pg import (
     prepare_cluster,
     socket_dir_for,
 )
+from adapter.handover import stop_runner
 from adapter.processes import Child, StartupFailed, http_ok, say, spawn, stop, wait_ready
 from core.housekeeping import sweep_leftovers
 from core.intake_db import setup, sibling_url
@@ -137,7 +138,10 @@ def run_stack(settings: Settings) -> int:
         if children:
             say("stopping: " + ", ".join(child.name for child in reversed(children)))
         for child in reversed(children):
-            stop(child)
+            if child.name == "runner":  # a stop is not a cancel: its jobs go back to the queue
+                stop_runner(child, f"http://127.0.0.1:{settings.prefect_port}/api")
+            else:
+                stop(child)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

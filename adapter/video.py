@@ -1,4 +1,4 @@
-"""The seed's endpoints under ``/v1/video``: create_narrative, create_movie, status, cancel."""
+"""The seed's endpoints under ``/v1/video``: create_narrative, create_movie, status, cancel; and webhook_secret."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.errors import InvalidRequest, NotFound
 from core.housekeeping import below_floor, read_tombstone
 from core.jobstate import STATUSES
 from core.netguard import check_public_target, check_webhook_target
+from core.secrets import webhook_secret_for
 from core.settings import get_settings
 from core.storage import open_storage
 from core.styles import MusicOptions
@@ -228,3 +229,16 @@ def _int_param(name: str, raw: str | None, default: int | None, low: int, high: 
     if not raw.strip().isdigit() or not low <= int(raw) <= high:
         raise InvalidRequest(f"{name}: must be a whole number from {low} to {high}.")
     return int(raw)
+
+
+@router.get(
+    "/webhook_secret",
+    operation_id="get_webhook_secret",
+    summary="The secret that verifies the signature of your webhooks",
+    responses={200: {"description": "Your key's Standard Webhooks secret",
+                     "content": {"application/json": {"example": {"secret": "whsec_..."}}}}, **AUTH_ERRORS},
+)
+async def get_webhook_secret(kid: KeyIdDep, api_key: ApiKeyHeader = None) -> dict[str, str]:
+    """Each API key's callbacks are signed with its own secret, so a caller can verify its callbacks and nobody
+    else's (derived from the server secret, see ``core.secrets``)."""
+    return {"secret": await asyncio.to_thread(webhook_secret_for, get_settings(), kid)}

@@ -50,30 +50,34 @@ def _time(value: str) -> float:
 
 def run_jobs(cluster: Any, subjects: list[str]) -> dict[str, float]:
     """Submit one job per subject at once; wall time from the first created to the last end, and the spread."""
-    import httpx
 
-    api = cluster.prefect_api_url
-    deployment = httpx.get(f"{api}/deployments/name/narrative/reelflow-narrative", timeout=10).json()["id"]
-    ids = []
-    for subject in subjects:
-        response = httpx.post(f"{api}/deployments/{deployment}/create_flow_run", timeout=30,
-                              json={"parameters": {"request": _body(subject)}, "tags": ["reelflow", "job"]})
-        ids.append(response.raise_for_status().json()["id"])
-    deadline = time.monotonic() + 900
-    while True:
-        runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}, timeout=10).json()
-        if all(r["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for r in runs):
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError("the jobs did not finish within 15 minutes")
-        time.sleep(1.0)
+    with cluster.prefect(timeout=30) as api:  # authenticated: the scale-out Prefect server refuses anonymous callers
+        runs = _submit_and_wait(api, subjects)
     failed = [r["state"]["message"] for r in runs if r["state_type"] != "COMPLETED"]
     if failed:
         raise RuntimeError(f"{len(failed)} jobs did not complete: {failed[:3]}")
     wall = max(_time(r["end_time"]) for r in runs) - min(_time(r["created"]) for r in runs)
-    per_worker = _per_worker(cluster, ids)
+    per_worker = _per_worker(cluster, [r["id"] for r in runs])
     return {"wall_s": wall, "workers_used": float(len(per_worker)),
             "busiest_worker_jobs": float(max(len(v) for v in per_worker.values()))}
+
+
+def _submit_and_wait(api: Any, subjects: list[str]) -> list[dict[str, Any]]:
+    """Create one run per subject, then poll until every one has ended; the runs."""
+    deployment = api.get("/deployments/name/narrative/reelflow-narrative").json()["id"]
+    ids = []
+    for subject in subjects:
+        response = api.post(f"/deployments/{deployment}/create_flow_run",
+                            json={"parameters": {"request": _body(subject)}, "tags": ["reelflow", "job"]})
+        ids.append(response.raise_for_status().json()["id"])
+    deadline = time.monotonic() + 900
+    while True:
+        runs: list[dict[str, Any]] = api.post("/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}).json()
+        if all(r["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for r in runs):
+            return runs
+        if time.monotonic() > deadline:
+            raise RuntimeError("the jobs did not finish within 15 minutes")
+        time.sleep(1.0)
 
 
 def _per_worker(cluster: Any, ids: list[str]) -> dict[str, list[str]]:

@@ -2,17 +2,28 @@
 
 A generated secret is written once with mode 0600 and reused on every restart, so links and keys stay valid.
 Configured values (``REELFLOW_API_KEYS``, ``REELFLOW_WEBHOOK_SECRET``) always win over generated ones.
+
+Webhooks are signed per API key: a tenant holds the secret that verifies its own callbacks, so one secret for all
+would let tenant A forge signed callbacks to tenant B. Each key's secret is derived with HKDF-SHA256 (RFC 5869,
+from ``cryptography``, a well-reviewed implementation) from the server secret and the key's ``key_id``, so nothing
+per key is stored, a restart keeps every secret, and rotating the server secret rotates them all.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from core.settings import Settings
+
+WHSEC = "whsec_"
 
 
 def _stored(path: Path, make: str) -> str:
@@ -55,6 +66,26 @@ def webhook_secret(settings: Settings) -> str:
         return settings.webhook_secret.get_secret_value()
     made = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     return _stored(settings.data_dir / "webhook_secret", made)
+
+
+def _secret_bytes(secret: str) -> bytes:
+    """The key material of a ``whsec_`` secret (its base64 part), or the text itself for any other form."""
+    try:
+        return base64.b64decode(secret.removeprefix(WHSEC), validate=True)
+    except (binascii.Error, ValueError):
+        return secret.encode()
+
+
+def key_webhook_secret(server_secret: str, kid: str) -> str:
+    """The ``whsec_`` secret that signs the callbacks of the API key whose ``key_id`` is ``kid``."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"reelflow webhook signing key:" + kid.encode()).derive(_secret_bytes(server_secret))
+    return WHSEC + base64.b64encode(derived).decode()
+
+
+def webhook_secret_for(settings: Settings, kid: str) -> str:
+    """The signing secret of one API key (by ``key_id``), derived from this server's webhook secret."""
+    return key_webhook_secret(webhook_secret(settings), kid)
 
 
 def link_secret(settings: Settings) -> bytes:

@@ -20,7 +20,7 @@ from prefect.context import FlowRunContext
 
 from core.jobstate import FAILED_STAGE, MESSAGE, PROGRESS, STAGE, STAGE_PREFIX, JobLabels
 from flows.records import mark_started
-from tasks.webhooks import notify_progress
+from tasks.webhooks import notify_progress, owner_key_id
 
 log = logging.getLogger(__name__)
 # In-process observers (the CLI's progress bar): called with (percent, stage) after every change.
@@ -42,6 +42,7 @@ class Progress:
         self._webhook_url = webhook_url
         ctx = FlowRunContext.get()
         self._flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+        self._owner = owner_key_id(ctx.flow_run.tags) if ctx and ctx.flow_run else ""
         # A re-run of the same request (retry, crash recovery) never shows less than it already showed.
         labels = JobLabels.of(ctx.flow_run.labels if ctx and ctx.flow_run else None)
         self._percent = min(99, labels.progress)
@@ -61,7 +62,7 @@ class Progress:
             except Exception as exc:  # progress is best effort; the job must not fail because of it
                 log.warning("could not create the progress artifact: %s", exc)
             self._publisher = _Publisher(self._flow_run_id, self._artifact, self._webhook_url,
-                                         self._request_id or str(self._flow_run_id))
+                                         self._request_id or str(self._flow_run_id), self._owner)
             self._publisher.start()
         self._publish(next(iter(self._stages), ""))
 
@@ -129,10 +130,10 @@ class _Publisher(threading.Thread):
     """
 
     def __init__(self, flow_run_id: UUID, artifact_id: UUID | None, webhook_url: str | None,
-                 request_id: str) -> None:
+                 request_id: str, owner: str) -> None:
         super().__init__(name="reelflow-progress", daemon=True)
         self._flow_run_id, self._artifact_id, self._webhook_url = flow_run_id, artifact_id, webhook_url
-        self._request_id = request_id
+        self._request_id, self._owner = request_id, owner
         self._stage = ""
         self._notified: set[str] = set()
         self._wake = threading.Condition()
@@ -178,7 +179,7 @@ class _Publisher(threading.Thread):
             return
         self._notified.add(stage)
         try:
-            notify_progress(self._webhook_url, self._request_id, percent, stage)
+            notify_progress(self._webhook_url, self._request_id, percent, stage, self._owner)
         except Exception as exc:
             log.info("progress callback failed: %s", exc)
 

@@ -27,11 +27,12 @@ from flows.names import DELIVER_WEBHOOK
 from flows.records import record_terminal
 from flows.status import COMPLETED, WEBHOOK_PREFIX, api_status, is_terminal, request_id_of, status_body
 from providers.webhook_sender import message_id
-from tasks.webhooks import post_webhook
+from tasks.webhooks import owner_key_id, post_webhook
 
 log = logging.getLogger(__name__)
 PENDING_TAG = WEBHOOK_PENDING_TAG
 final = is_terminal  # settled for good: Completed, Failed or Cancelled (a Crashed run may still be re-queued)
+LEASE_MARGIN = 10.0  # seconds past an attempt's deadline for recording its outcome
 
 
 def webhook_url(run: FlowRun) -> str | None:
@@ -57,11 +58,36 @@ def owed(run: FlowRun, now: float) -> bool:
     return float(_label(run, "next_at", 0) or 0) <= now and float(_label(run, "lease", 0) or 0) <= now
 
 
-def start_delivery(run: FlowRun) -> None:
-    """Create the delivery run for the run's terminal event (idempotent per attempt round)."""
-    attempts = int(_label(run, "attempts", 0) or 0) if _label(run, "event") == api_status(run) else 0
-    run_deployment(DELIVER_WEBHOOK, parameters={"request_id": str(run.id)}, timeout=0, as_subflow=False,
-                   idempotency_key=f"webhook:{run.id}:{api_status(run)}:{attempts}", tags=["reelflow"])
+def start_delivery(run: FlowRun, client: SyncPrefectClient | None = None) -> None:
+    """Create a delivery run for the run's terminal event.
+
+    Each dispatch gets the next number in its idempotency key: two starters racing on the same labels (state hook
+    and reconciler) create one run, while a re-dispatch after a delivery run died gets a new run instead of
+    Prefect handing back the dead one. The dispatch lease covers the wait for a runner slot
+    (``REELFLOW_PENDING_TIMEOUT``) and is written before the run exists, so a delivery that starts at once and
+    leases its first attempt is never overwritten; the delivery's attempts then lease ``REELFLOW_WEBHOOK_TIMEOUT``
+    plus a margin.
+    """
+    if client is None:
+        with get_client(sync_client=True) as own:
+            start_delivery(run, own)
+        return
+    event = api_status(run)
+    same = _label(run, "event") == event
+    dispatch = int(_label(run, "dispatch", 0) or 0) + 1 if same else 1
+    lease = time.time() + get_settings().pending_timeout
+    fields: dict[str, Any] = {"event": event, "dispatch": dispatch, "lease": lease}
+    if not same:
+        fields.update(status="pending", attempts=0, last_error="", next_at=0)
+    _record(client, run.id, **fields)
+    try:
+        delivery = run_deployment(DELIVER_WEBHOOK, parameters={"request_id": str(run.id)}, timeout=0,
+                                  as_subflow=False, idempotency_key=f"webhook:{run.id}:{event}:{dispatch}",
+                                  tags=["reelflow"])
+    except Exception:
+        _record(client, run.id, lease=0)  # the next reconciler pass tries again
+        raise
+    _record(client, run.id, run=str(delivery.id))
 
 
 def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
@@ -100,28 +126,29 @@ def deliver_webhook(request_id: str) -> str:
         if same and _label(run, "status") in ("delivered", "failed"):
             return str(_label(run, "status"))
         attempts = int(_label(run, "attempts", 0) or 0) if same else 0
+        owner = owner_key_id(run.tags)
         result = result_with_links(request_id_of(run)) if event == COMPLETED else None
         payload = {k: v for k, v in status_body(run, result).items() if k != "webhook"}
         msg_id = message_id(request_id, event)
         delays = schedule()
         while True:
-            _record(client, run.id, event=event, status="pending", lease=time.time() + settings.webhook_timeout + 30)
-            attempt = post_webhook(url, payload, msg_id, attempts + 1)
+            # counted before the POST: if this process dies mid-POST, the re-dispatch makes the next attempt
             attempts += 1
+            _record(client, run.id, event=event, status="pending", attempts=attempts,
+                    lease=time.time() + settings.webhook_timeout + LEASE_MARGIN)
+            attempt = post_webhook(url, payload, msg_id, attempts, owner)
             if attempt.outcome == "delivered":
                 _finish(client, run, status="delivered", attempts=attempts, last_error="")
                 logger.info("webhook %s delivered on attempt %d", msg_id, attempts)
                 return "delivered"
             if attempt.outcome == "give_up" or attempts > len(delays):
-                why = attempt.error if attempt.outcome == "give_up" else (
-                    f"gave up after {attempts} attempts; last: {attempt.error}")
-                _finish(client, run, status="failed", attempts=attempts, last_error=why)
+                _finish(client, run, status="failed", attempts=attempts, last_error=attempt.error)
                 logger.warning("webhook %s failed: %s", msg_id, attempt.error)
                 return "failed"
             delay = max(delays[attempts - 1] * random.uniform(0.8, 1.2), attempt.retry_after or 0.0)
             due = time.time() + delay
             inline = delay <= settings.webhook_inline_wait
-            lease = due + settings.webhook_timeout + 30 if inline else 0
+            lease = due + settings.webhook_timeout + LEASE_MARGIN if inline else 0
             _record(client, run.id, status="pending", attempts=attempts, last_error=attempt.error, next_at=due,
                     lease=lease)
             if not inline:

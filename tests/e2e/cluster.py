@@ -10,6 +10,7 @@ worker can be killed with its flow-run processes as if its machine died. Not a t
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -67,6 +69,7 @@ class Cluster:
         self.database = f"reelflow_{uuid.uuid4().hex[:12]}"
         self.bucket = f"reelflow-{uuid.uuid4().hex[:8]}"
         self.prefect_api_url = f"http://127.0.0.1:{free_port()}/api"
+        self.auth_string = f"reelflow:{uuid.uuid4().hex}"  # docs/scaling.md: Prefect never runs open on a network
         self.s3_endpoint = f"http://127.0.0.1:{free_port()}"
         self.api_url = f"http://127.0.0.1:{free_port()}"
         self.n_workers, self.worker_limit, self.with_api, self.with_reconciler = workers, worker_limit, api, reconciler
@@ -86,6 +89,9 @@ class Cluster:
             **CREDENTIALS,
             "AWS_ENDPOINT_URL": self.s3_endpoint,
             "PREFECT_API_URL": self.prefect_api_url,
+            "PREFECT_SERVER_API_AUTH_STRING": self.auth_string,
+            "PREFECT_API_AUTH_STRING": self.auth_string,
+            "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
             "PREFECT_HOME": str(self.root / "prefect"),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{PG}/{self.database}",
@@ -166,15 +172,27 @@ class Cluster:
         child.process.wait(10)
         psutil.wait_procs(tree, timeout=10)
 
+    @contextlib.contextmanager
+    def prefect(self, timeout: float = 10.0) -> Iterator[httpx.Client]:
+        """A raw client of the Prefect REST API with what this server demands: the auth string (Basic) and, for
+        writes, a CSRF token (what Prefect's own client does when CSRF protection is on)."""
+        token = base64.b64encode(self.auth_string.encode()).decode()
+        with httpx.Client(base_url=self.prefect_api_url, timeout=timeout,
+                          headers={"Authorization": f"Basic {token}"}) as client:
+            csrf_client = uuid.uuid4().hex
+            csrf = client.get(f"/csrf-token?client={csrf_client}").raise_for_status().json()["token"]
+            client.headers.update({"Prefect-Csrf-Token": csrf, "Prefect-Csrf-Client": csrf_client})
+            yield client
+
     def _worker_online(self, name: str) -> bool:
-        with contextlib.suppress(httpx.HTTPError):
-            response = httpx.post(f"{self.prefect_api_url}/work_pools/reelflow/workers/filter", json={}, timeout=2)
+        with contextlib.suppress(httpx.HTTPError), self.prefect(timeout=2) as prefect:
+            response = prefect.post("/work_pools/reelflow/workers/filter", json={})
             return any(w["name"] == name and w.get("status") == "ONLINE" for w in response.json())
         return False
 
     def _automation_exists(self) -> bool:
-        with contextlib.suppress(httpx.HTTPError):
-            response = httpx.post(f"{self.prefect_api_url}/automations/filter", json={}, timeout=2)
+        with contextlib.suppress(httpx.HTTPError), self.prefect(timeout=2) as prefect:
+            response = prefect.post("/automations/filter", json={})
             return any(a["name"].startswith("reelflow:") for a in response.json())
         return False
 
@@ -191,13 +209,14 @@ class Cluster:
     def events(self, event: str) -> list[dict[str, Any]]:
         """Every Prefect event of one name (e.g. ``prefect.worker.executed-flow-run``), paging through them all."""
         found: list[dict[str, Any]] = []
-        response = httpx.post(f"{self.prefect_api_url}/events/filter", timeout=10,
-                              json={"filter": {"event": {"name": [event]}}, "limit": 50})  # the API's maximum page
-        page = response.raise_for_status().json()
-        found += page["events"]
-        while page.get("next_page"):
-            page = httpx.get(page["next_page"], timeout=10).raise_for_status().json()
+        with self.prefect() as prefect:
+            response = prefect.post("/events/filter",
+                                    json={"filter": {"event": {"name": [event]}}, "limit": 50})  # the API's maximum
+            page = response.raise_for_status().json()
             found += page["events"]
+            while page.get("next_page"):
+                page = prefect.get(page["next_page"]).raise_for_status().json()
+                found += page["events"]
         return found
 
     def runs_by_worker(self, event: str = "prefect.worker.executed-flow-run") -> dict[str, list[str]]:
@@ -215,15 +234,17 @@ class Cluster:
         """Re-key flow-run ids by the request id each job run carries (runs without one keep their own id)."""
         if not by_run:
             return by_run
-        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
-            "flow_runs": {"id": {"any_": list(by_run)}}, "limit": 200}).raise_for_status().json()
+        with self.prefect() as prefect:
+            runs = prefect.post("/flow_runs/filter", json={
+                "flow_runs": {"id": {"any_": list(by_run)}}, "limit": 200}).raise_for_status().json()
         names = {run["id"]: run["labels"].get("reelflow.request_id") or run["id"] for run in runs}
         return {names.get(run_id, run_id): workers for run_id, workers in by_run.items()}
 
     def flow_run_of(self, request_id: str) -> dict[str, Any]:
         """The flow run the dispatcher made for a request (found by its ``request:<id>`` tag)."""
-        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
-            "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
+        with self.prefect() as prefect:
+            runs = prefect.post("/flow_runs/filter", json={
+                "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
         assert len(runs) == 1, runs
         return dict(runs[0])
 

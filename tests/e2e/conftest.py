@@ -9,13 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
+from core.secrets import key_id, key_webhook_secret
 from tests.e2e.stack import Stack, start_stack
 
 KEY_A = "test-key-alpha-0123456789"
 KEY_B = "test-key-bravo-9876543210"
 KEY_LIST = "test-key-listing-5555555555"  # tests/e2e/test_intake.py: listing must show exactly this key's requests
 KEY_LIMIT = "test-key-limits-4444444444"  # tests/e2e/test_intake.py: per-key admission
-WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the server's; each key signs with its own, derived:
+SECRET_A = key_webhook_secret(WEBHOOK_SECRET, key_id(KEY_A))
+SECRET_B = key_webhook_secret(WEBHOOK_SECRET, key_id(KEY_B))
 FAIL_MARKER = "#fail-image#"
 STACK_ENV = {
     "REELFLOW_API_KEYS": f"{KEY_A},{KEY_B},{KEY_LIST},{KEY_LIMIT}",
@@ -24,6 +27,7 @@ STACK_ENV = {
     "REELFLOW_WEBHOOK_SCHEDULE": "1,1,1,2,2,3",
     "REELFLOW_HEARTBEAT_GRACE": "35",
     "REELFLOW_RECONCILE_INTERVAL": "1",
+    "REELFLOW_WEBHOOK_TIMEOUT": "30",  # a held POST outlives a SIGKILL of its sender; recovery is the reconciler's
     "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER}",
     "REELFLOW_MIN_FREE_MB": "64",  # a low floor: test machines may have little free disk
 }

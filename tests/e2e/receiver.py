@@ -18,15 +18,21 @@ class Delivery:
     headers: dict[str, str]
     payload: dict[str, Any]
     verified: bool
-    answered: int
+    answered: int  # 0: held open and never answered
+    body: str = ""
 
 
 @dataclass
 class Receiver:
-    """Records every POST; answers the scripted status codes in order, then 200."""
+    """Records every POST; answers the scripted status codes in order, then 200.
+
+    A script entry of 0 holds that POST open without answering until ``release`` is set (a receiver that is slow
+    while the sender dies)."""
 
     secret: str
     script: list[int] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    retry_after: str | None = None  # sent with every 429/503 answer when set
     deliveries: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -58,8 +64,13 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 payload, verified = json.loads(body), False
             with receiver.lock:
                 code = receiver.script.pop(0) if receiver.script and payload.get("status") != "IN_PROGRESS" else 200
-                receiver.deliveries.append(Delivery(headers, payload, verified, code))
+                receiver.deliveries.append(Delivery(headers, payload, verified, code, body))
+            if code == 0:
+                receiver.release.wait(300)
+                return
             self.send_response(code)
+            if code in (429, 503) and receiver.retry_after is not None:
+                self.send_header("retry-after", receiver.retry_after)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
@@ -78,5 +89,6 @@ def running(receiver: Receiver) -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.shutdown()
         server.server_close()

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 import psutil
@@ -60,15 +61,16 @@ class Stack:
                 raise RuntimeError(f"the stack was not healthy within {timeout:.0f} s; log tail:\n{self.log_tail()}")
             time.sleep(0.25)
 
-    def stop(self) -> None:
-        """SIGTERM the supervisor's group; it must exit within 30 s and leave no process behind, else raise."""
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Signal the supervisor's group (SIGTERM, or SIGINT as Ctrl-C in its terminal does); it must exit within 30 s
+        and leave no process behind, else raise."""
         if self.process.poll() is not None:
             return
         try:
             tree = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             tree = []
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.killpg(self.process.pid, sig)
         try:
             self.process.wait(STOP_TIMEOUT)
             hung = False
@@ -85,6 +87,13 @@ class Stack:
         if orphans:
             names = ", ".join(f"{p.pid} {_describe(p)}" for p in orphans)
             raise AssertionError(f"the stack left processes behind (now killed): {names}")
+
+    def flow_run_of(self, request_id: str) -> dict[str, Any]:
+        """The flow run the dispatcher made for a request (found by its ``request:<id>`` tag)."""
+        runs = httpx.post(f"{self.prefect_api_url}/flow_runs/filter", timeout=10, json={
+            "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
+        assert len(runs) == 1, runs
+        return dict(runs[0])
 
     def __enter__(self) -> Stack:
         return self

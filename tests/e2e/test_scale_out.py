@@ -8,6 +8,7 @@ nothing but Prefect and the bucket. Which worker ran a job is read from Prefect'
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
+from adapter.processes import stop
+from core.secrets import key_id, key_webhook_secret
 from media.probe import probe
 from tests.e2e.cluster import Cluster, postgres_available
 from tests.e2e.conftest import WEBHOOK_SECRET, narrative_body, poll, terminal, wait_for
+from tests.e2e.receiver import Receiver, running
 
 pytestmark = pytest.mark.e2e
 KEY = "scale-key-0123456789abcdef"
@@ -26,6 +30,7 @@ ENV = {
     "REELFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
     "REELFLOW_HEARTBEAT_GRACE": "35",
     "REELFLOW_RECONCILE_INTERVAL": "1",
+    "REELFLOW_WEBHOOK_ALLOW_PRIVATE": "true",  # the test receiver listens on 127.0.0.1
 }
 
 
@@ -112,3 +117,48 @@ def test_jobs_of_a_killed_worker_recover_on_the_other(cluster: Cluster, api: htt
         assert executed[request_id] == ["worker-b"], executed  # worker-a never finished it; worker-b did
         assert flow_run(cluster, request_id)["labels"].get("reelflow.requeues") == 1
         assert f"reelflow/jobs/{request_id}/video.mp4" in cluster.bucket_keys(f"reelflow/jobs/{request_id}/")
+
+
+def test_prefect_refuses_callers_without_credentials(cluster: Cluster) -> None:
+    api = cluster.prefect_api_url
+    assert httpx.get(f"{api}/health").status_code == 200  # probes stay open
+    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}).status_code == 401
+    assert httpx.get(f"{api}/deployments/name/narrative/reelflow-narrative").status_code == 401
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"reelflow:guess").decode()}
+    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}, headers=wrong).status_code == 401
+    right = {"Authorization": "Basic " + base64.b64encode(cluster.auth_string.encode()).decode()}
+    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}, headers=right).status_code == 403  # no CSRF token
+    with cluster.prefect() as prefect:
+        assert prefect.post("/flow_runs/filter", json={"limit": 1}).status_code == 200
+
+
+def test_a_worker_stopped_with_sigterm_leaves_its_job_to_be_resumed(cluster: Cluster, api: httpx.Client) -> None:
+    """Runs last: it stops one worker, with a fresh one beside it to take the job over."""
+    spare = cluster.start_worker("worker-spare")
+    lines = [f"Scene {i}: a kite climbs over the harbour." for i in range(1, 9)]
+    with running(Receiver(key_webhook_secret(WEBHOOK_SECRET, key_id(KEY)))) as receiver:
+        response = api.post("/v1/video/create_narrative", json={**narrative_body(lines), "webhookUrl": receiver.url})
+        assert response.status_code == 200, response.text
+        request_id = response.json()["request_id"]
+        seen: list[dict[str, Any]] = []
+        before = poll(api, request_id, lambda b: b["progress"] >= 25 or terminal(b), seen=seen)
+        assert not terminal(before), "the job ended before its worker could be stopped"
+        [name] = wait_for(lambda: cluster.runs_by_worker("prefect.worker.submitted-flow-run").get(request_id),
+                          "the worker that took the job")
+        victim = cluster.workers.pop(name)
+        stop(victim, grace=10.0)  # SIGTERM to its group and to the flow-run processes it started; SIGKILL after 10 s
+        if name == spare.name:
+            cluster.start_worker("worker-spare-2")
+        body = poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("status") == "delivered",
+                    timeout=300, seen=seen)
+        terminal_posts = [d for d in receiver.for_request(request_id) if d.payload["status"] != "IN_PROGRESS"]
+    assert body["status"] == "COMPLETED", body
+    assert all(b["status"] != "CANCELLED" for b in seen)
+    assert [d.payload["status"] for d in terminal_posts] == ["COMPLETED"]
+    run_id = cluster.flow_run_of(request_id)["id"]
+    with cluster.prefect() as prefect:
+        runs = prefect.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}, "limit": 200})
+        states = [(r["name"], r["state"]["name"]) for r in runs.raise_for_status().json() if r.get("state")]
+    for prefix in ("image-", "voice-"):
+        done = sorted(n for n, state in states if n.startswith(prefix) and state == "Completed")
+        assert done == sorted(f"{prefix}{i}" for i in range(1, 9)), states  # each generated once in total

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.e2e.conftest import FAIL_MARKER, WEBHOOK_SECRET, flow_run_id, narrative_body, poll, terminal
+from tests.e2e.conftest import FAIL_MARKER, SECRET_A, SECRET_B, flow_run_id, narrative_body, poll, terminal, wait_for
 from tests.e2e.receiver import Receiver, running
 from tests.e2e.stack import Stack
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    with running(Receiver(WEBHOOK_SECRET)) as r:
+    with running(Receiver(SECRET_A)) as r:
         yield r
 
 
@@ -42,7 +43,9 @@ def test_completed_job_delivers_one_verified_callback_matching_status(api: httpx
     accepted = receiver.accepted(request_id, "COMPLETED")
     assert len(accepted) == 1, receiver.deliveries
     delivery = accepted[0]
-    assert delivery.verified and delivery.headers["webhook-id"].startswith("msg_")
+    assert delivery.verified and delivery.headers["webhook-id"].startswith("msg_")  # with key A's own secret
+    with pytest.raises(WebhookVerificationError):  # and not with key B's: B cannot forge A's callbacks, nor A B's
+        Webhook(SECRET_B).verify(delivery.body, delivery.headers)
     payload = delivery.payload
     for key in ("request_id", "status", "progress", "message", "stage", "details"):
         assert payload[key] == status[key], key
@@ -70,9 +73,10 @@ def test_receiver_down_at_the_end_then_up_gets_it(api: httpx.Client) -> None:
     with socket.socket() as s:  # a port nobody listens on yet
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    late = Receiver(WEBHOOK_SECRET, port=port)
+    late = Receiver(SECRET_A, port=port)
     request_id = create(api, ["A lantern waits on the pier."], late.url)
-    poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("attempts", 0) >= 1)
+    first = poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("last_error") is not None)
+    assert first["webhook"]["last_error"] == "unreachable"  # a generic word, not the socket error
     assert late.deliveries == []
     with running(late):
         status = webhook_settled(api, request_id)
@@ -116,3 +120,25 @@ def test_killed_runner_job_is_requeued_resumes_and_calls_back_once(api: httpx.Cl
         assert sorted(done) == sorted(f"{prefix}{i}" for i in range(1, 7)), states  # each generated exactly once
         assert sum(1 for n, s in states if n.startswith(prefix) and s == "Cached") == 6, states  # reused on rerun
     assert len(receiver.accepted(request_id, "COMPLETED")) == 1
+
+
+def test_runner_killed_while_the_receiver_holds_the_post_delivers_once_more(api: httpx.Client, stack: Stack,
+                                                                           receiver: Receiver) -> None:
+    receiver.script[:] = [0]  # the first terminal POST is held open, never answered
+    request_id = create(api, ["A gull hangs in the wind."], receiver.url)
+    held = wait_for(lambda: [d for d in receiver.for_request(request_id) if d.answered == 0], "the held POST")
+    runner = int((stack.data_dir / "run" / "runner.pid").read_text())
+    os.killpg(runner, signal.SIGKILL)  # the delivery dies mid-POST; the supervisor starts a new runner
+    receiver.release.set()
+    status = webhook_settled(api, request_id)
+    assert status["webhook"]["status"] == "delivered", status
+    assert status["webhook"]["attempts"] == 2  # the lost attempt counts; the re-queued one is the next
+    [delivered] = receiver.accepted(request_id, "COMPLETED")
+    assert delivered.headers["webhook-id"] == held[0].headers["webhook-id"]
+    terminal_posts = [d for d in receiver.for_request(request_id) if d.payload["status"] != "IN_PROGRESS"]
+    assert len(terminal_posts) == 2  # the held one and exactly one more
+    assert "webhook-pending" not in job_tags(stack, request_id)  # the job no longer owes its callback
+
+
+def job_tags(stack: Stack, request_id: str) -> list[str]:
+    return list(stack.flow_run_of(request_id)["tags"])

@@ -5,7 +5,14 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from core.secrets import api_keys, generated_api_key_path, key_id, webhook_secret
+from core.secrets import (
+    api_keys,
+    generated_api_key_path,
+    key_id,
+    key_webhook_secret,
+    webhook_secret,
+    webhook_secret_for,
+)
 from core.settings import Settings
 
 
@@ -32,3 +39,13 @@ def test_key_id_is_short_and_does_not_reveal_the_key() -> None:
 def test_webhook_secret_is_generated_in_standard_webhooks_form(tmp_path: Path) -> None:
     secret = webhook_secret(Settings(data_dir=tmp_path))
     assert secret.startswith("whsec_") and secret == webhook_secret(Settings(data_dir=tmp_path))
+
+
+def test_each_key_gets_its_own_derived_secret(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    a, b = webhook_secret_for(settings, key_id("key-a")), webhook_secret_for(settings, key_id("key-b"))
+    assert a.startswith("whsec_")
+    assert a != b
+    assert a == key_webhook_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key_id("key-a"))  # derived, not stored
+    other_server = Settings(data_dir=tmp_path, webhook_secret="whsec_" + "A" * 32)
+    assert webhook_secret_for(other_server, key_id("key-a")) != a  # rotating the server secret rotates every key's
