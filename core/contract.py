@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from core import catalog
 from core.errors import InvalidRequest
 from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
+from core.scene_media import SceneMedia, scene_objects
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 MAX_SCENES = 20
@@ -111,6 +112,13 @@ class NarrativeInput(BaseModel):
     #: Our extensions (core.styles): background music (none unless asked: the seed behaviour) and caption style.
     music: MusicOptions = NARRATIVE_MUSIC
     captions: CaptionOptions = DEFAULT_CAPTIONS
+    #: Caller media by scene number, taken from ``prompt_list`` objects (see ``core.scene_media``).
+    scene_media: dict[int, SceneMedia] = Field(default_factory=dict, json_schema_extra={"readOnly": True})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _objects(cls, data: Any) -> Any:
+        return scene_objects(data)
 
     @field_validator("prompt_list", mode="before")
     @classmethod
@@ -120,7 +128,7 @@ class NarrativeInput(BaseModel):
         if not isinstance(value, list):
             raise _fail("must be a list of strings or one newline-separated string")
         if not all(isinstance(line, str) for line in value):
-            raise _fail("every entry must be a string")
+            raise _fail("every entry must be a string or a {\"text\": …, \"image_url\": …} object")
         lines = [line.strip() for line in value if line.strip()]
         if not lines:
             raise _fail("must hold at least one non-empty line")
