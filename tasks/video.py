@@ -65,6 +65,7 @@ def animation_key(
         "animation", "mp4", image=image, model=model, prompt=scene.image_prompt, seconds=seconds,
         backend=registry.renderer_for(model),
         size=f"{width}x{height}", fps=fps, motion=scene.index, renderer=RENDERER_VERSION,
+        **({"reroll": scene.clip_seed} if scene.clip_seed else {}),  # a clip reroll; unset, keys stay put
     )
 
 
