@@ -19,10 +19,11 @@ from prefect.client.orchestration import PrefectClient
 from prefect.settings import get_current_settings
 from pydantic import BaseModel
 
-from adapter import files, mcp_server, models, video
+from adapter import edit, files, mcp_server, models, video
 from adapter.errors import install_handlers
 from adapter.jobs import PREFECT_DOWN, Jobs
 from core.contract import MovieRequest, NarrativeRequest
+from core.edits import EditRequest
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    for model in (NarrativeRequest, MovieRequest, ErrorMessage):
+    for model in (NarrativeRequest, MovieRequest, EditRequest, ErrorMessage):
         body = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(body.pop("$defs", {}))
         components[model.__name__] = body
@@ -84,6 +85,7 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     app.include_router(video.router)
+    app.include_router(edit.router)
     app.include_router(files.router)
     app.include_router(models.router)
     app.state.mcp = mcp_server.build(app)  # the lifespan runs its session manager (a mounted app's never runs)

@@ -25,6 +25,7 @@ STACK_ENV = {
     "REELFLOW_HEARTBEAT_GRACE": "35",
     "REELFLOW_RECONCILE_INTERVAL": "1",
     "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER}",
+    "REELFLOW_MAX_MEDIA_MB": "1",  # test_edit: an oversized caller file
 }
 
 
