@@ -70,15 +70,15 @@ async def edit(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, str]:
     body = parse_edit(await read_json(request))
+    for number, change in body.scenes.items():
+        await guard_webhook(change.image_url, f"scenes.{number}.image_url")  # caller media: the webhook SSRF rule
+        await guard_webhook(change.video_url, f"scenes.{number}.video_url")
+    await guard_webhook(body.webhookUrl)
     jobs = _jobs(request)
     status = (await jobs.status(body.request_id, kid, str(request.base_url)))["status"]  # 404 as for /status
     if status != COMPLETED:
         raise Conflict(f"request {body.request_id} is {status}; only a COMPLETED video can be edited.")
     source = await jobs.source(body.request_id, kid)
-    for number, change in body.scenes.items():
-        await guard_webhook(change.image_url, f"scenes.{number}.image_url")  # caller media: the webhook SSRF rule
-        await guard_webhook(change.video_url, f"scenes.{number}.video_url")
-    await guard_webhook(body.webhookUrl)
     parameters = await _new_parameters(body, source.kind, dict(source.parameters or {}))
     request_id = await jobs.create(source.kind, parameters, kid, idempotency_key, webhook=body.webhookUrl is not None)
     return {"request_id": request_id}

@@ -197,3 +197,19 @@ def test_edit_validation_against_real_jobs(api: httpx.Client, stack: Stack, orig
     assert busy.status_code == 409, busy.text
     assert "only a COMPLETED video can be edited" in busy.json()["message"]
     api.post("/v1/video/cancel", params={"request_id": running.json()["request_id"]})
+
+
+def test_create_narrative_takes_a_callers_image_up_front(api: httpx.Client, media: MediaServer,
+                                                         tmp_path: Path) -> None:
+    green = (20, 200, 40)
+    media.files["/green.png"] = (solid_png(green, (400, 400)), "image/png")
+    created = api.post("/v1/video/create_narrative", json=narrative_body([
+        {"text": "A green field in spring.", "image_url": media.url("/green.png")}, "A grey sky above the field."]))
+    assert created.status_code == 200, created.text
+    body = poll(api, created.json()["request_id"], terminal)
+    assert body["status"] == "COMPLETED", body
+    result = body["result"]
+    assert result["scenes"][0]["text"] == "A green field in spring."
+    assert "edited_from" not in result and "reused" not in result["scenes"][0], "a create is no edit"
+    frame = frame_at(httpx.get(result["videoUrl"]).content, result["scenes"][0]["duration"] / 2, tmp_path)[0:400]
+    assert np.abs(frame.reshape(-1, 3).mean(axis=0) - np.array(green)).max() < 12, frame.reshape(-1, 3).mean(0)

@@ -1,19 +1,24 @@
 """Edits on the local renderers, counting provider calls in-process: one scene of ten rerolled is one image call,
-a new line is one voice call, and a movie with a new line keeps its exact length."""
+a new line is one voice call, a movie with a new line keeps its exact length, and a caller's clip is used as is."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pytest_httpserver import HTTPServer
+
 from core.contract import parse_movie, parse_narrative
 from core.edits import EditPlan, parse_edit, plan_edit
 from core.results import VideoResult
+from core.settings import get_settings
 from flows.movie import movie
 from flows.narrative import narrative
-from media.probe import stream_durations
+from media.probe import probe, stream_durations
 from providers.registry import CALLS
 from tasks.common import storage
+from tests.fakes.media import mp4
 
 LINES = [f"Scene {i}: a lantern drifts past the old mill." for i in range(1, 11)]
 
@@ -69,3 +74,19 @@ def test_a_movie_with_a_new_line_keeps_its_exact_length() -> None:
     assert abs(video_s - 15.0) <= 0.1 and abs(audio_s - 15.0) <= 0.1
     assert [s.duration for s in edited.scenes] == [s.duration for s in first.scenes]
     assert [s.reused for s in edited.scenes] == [False, False]
+
+
+def test_a_callers_clip_is_the_scenes_video(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REELFLOW_WEBHOOK_ALLOW_PRIVATE", "true")  # the test server listens on 127.0.0.1
+    get_settings.cache_clear()
+    httpserver.expect_request("/clip.mp4").respond_with_data(mp4(3.0), content_type="video/mp4")
+    request = parse_narrative({"input": {"image_model": "FLUX1.1PRO", "prompt_list": [
+        "A calm opening.", {"text": "The caller's own footage.", "video_url": httpserver.url_for("/clip.mp4")}]}})
+    result, calls = run(narrative, request)
+    assert calls == {"image": 2, "speech": 2, "video": 0}, "a caller's clip needs no video model"
+    assert result.scenes[0].video is None
+    assert result.scenes[1].video is not None
+    assert storage().get_bytes(result.scenes[1].video) == mp4(3.0)
+    assert result.scenes[1].rendered_by["video"] == "caller"
+    info = probe(Path(storage().path(result.scenes[1].clip)))
+    assert info.video is not None and (info.video.width, info.video.height) == (1280, 720)
