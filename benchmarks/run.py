@@ -46,11 +46,20 @@ def main() -> None:
         os.environ["REELFLOW_BENCH_API_URL"] = stack.api_url
         os.environ["REELFLOW_BENCH_API_KEY"] = BENCH_KEY
         os.environ["REELFLOW_BENCH_DATA_DIR"] = str(stack.data_dir)
-        from benchmarks import api_bench, motion_bench, movie_bench, narrative_bench, providers_bench, sound_bench
+        from benchmarks import (
+            api_bench,
+            edit_bench,
+            motion_bench,
+            movie_bench,
+            narrative_bench,
+            providers_bench,
+            sound_bench,
+        )
 
         results: dict[str, dict[str, Any]] = {}
         for name, module in (("api", api_bench), ("motion", motion_bench), ("narrative", narrative_bench),
-                             ("providers", providers_bench), ("movie", movie_bench), ("sound", sound_bench)):
+                             ("providers", providers_bench), ("movie", movie_bench), ("sound", sound_bench),
+                             ("edit", edit_bench)):
             if selected and name not in selected:
                 continue
             started = time.perf_counter()
