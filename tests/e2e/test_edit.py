@@ -23,7 +23,6 @@ from PIL import Image
 from tests.e2e.conftest import KEY_B, narrative_body, poll, terminal
 from tests.e2e.media_server import MediaServer, media_server
 from tests.e2e.stack import Stack
-from tests.e2e.test_webhooks import task_run_states
 
 pytestmark = pytest.mark.e2e
 LINES = ["A lighthouse stands on a cliff.", "Gulls circle over the harbour.", "Night falls on the quiet sea."]
@@ -77,7 +76,15 @@ def edit_and_wait(api: httpx.Client, request_id: str, scenes: dict[str, Any]) ->
 
 
 def states_of(stack: Stack, request_id: str, prefix: str) -> dict[str, str]:
-    return {name: state for name, state in task_run_states(stack, request_id) if name.startswith(prefix)}
+    """Task-run name → state (as the Prefect UI shows it) of the request's flow run, for names with ``prefix``."""
+    runs = httpx.post(f"{stack.prefect_api_url}/flow_runs/filter", json={
+        "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2}).raise_for_status().json()
+    assert len(runs) == 1, runs  # the dispatcher made exactly one run for the request
+    response = httpx.post(f"{stack.prefect_api_url}/task_runs/filter",
+                          json={"flow_runs": {"id": {"any_": [runs[0]["id"]]}}, "limit": 200})
+    response.raise_for_status()
+    return {run["name"]: run["state"]["name"] for run in response.json()
+            if run.get("state") and run["name"].startswith(prefix)}
 
 
 def test_rerolling_one_image_redraws_only_that_still(api: httpx.Client, stack: Stack,
