@@ -26,8 +26,8 @@ from pydantic_core import PydanticCustomError
 
 from core import catalog
 from core.errors import InvalidRequest
-from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
 from core.scene_media import SceneMedia, scene_objects
+from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 MAX_SCENES = 20
