@@ -21,11 +21,12 @@ from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, get_current_settings
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapter import files, mcp_server, models, video
+from adapter import edit, files, mcp_server, models, video
 from adapter.errors import install_handlers
 from adapter.jobs import PREFECT_DOWN, Jobs
 from adapter.textguard import TextGuard
 from core.contract import MovieRequest, NarrativeRequest
+from core.edits import EditRequest
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    for model in (NarrativeRequest, MovieRequest, ErrorMessage):
+    for model in (NarrativeRequest, MovieRequest, EditRequest, ErrorMessage):
         body = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(body.pop("$defs", {}))
         components[model.__name__] = body
@@ -113,6 +114,7 @@ def create_app() -> FastAPI:
     app.add_middleware(PrefectFailFast)
     app.add_middleware(TextGuard)
     app.include_router(video.router)
+    app.include_router(edit.router)
     app.include_router(files.router)
     app.include_router(models.router)
     app.state.mcp = mcp_server.build(app)  # the lifespan runs its session manager (a mounted app's never runs)

@@ -101,6 +101,16 @@ class Jobs:
                                             limit=get_settings().max_active_per_key)
         return request_id
 
+    async def _row(self, request_id: str, kid: str) -> intake.Row:
+        row = await intake.read(await self._connect(), request_id, kid)
+        if row is None:
+            raise NotFound(f"request {request_id} was not found.")
+        return row
+
+    async def source(self, request_id: str, kid: str) -> intake.Row:
+        """The caller's request as accepted (deployment in ``kind``, ``parameters``): what ``/edit`` replays."""
+        return await self._row(request_id, kid)
+
     async def _run(self, flow_run_id: str) -> FlowRun:
         try:
             return await self.client.read_flow_run(UUID(flow_run_id))

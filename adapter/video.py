@@ -62,11 +62,20 @@ async def read_json(request: Request) -> Any:
         raise InvalidRequest(f"body: not valid JSON ({exc}).") from exc
 
 
-async def guard_webhook(url: str | None) -> None:
-    """Refuse webhook targets on private addresses (SSRF), resolving DNS off the event loop."""
-    if url is not None:
-        allow = get_settings().webhook_allow_private
-        await asyncio.to_thread(check_webhook_target, url, allow_private=allow)
+async def guard_webhook(url: str | None, field: str = "webhookUrl") -> None:
+    """Refuse webhook (or caller media) targets on private addresses (SSRF), resolving DNS off the event loop.
+
+    ``field`` names where the URL came from in the message (media URLs follow the webhook rule).
+    """
+    if not url:
+        return
+    try:
+        await asyncio.to_thread(check_webhook_target, url, allow_private=get_settings().webhook_allow_private)
+    except InvalidRequest as exc:
+        if field == "webhookUrl":
+            raise
+        raise InvalidRequest(str(exc).replace("webhookUrl:", f"{field}:", 1).replace(
+            "webhooks only go to", "media is only fetched from")) from exc
 
 
 async def guard_music(music: MusicOptions) -> None:
@@ -107,6 +116,9 @@ async def create_narrative(
         raise InvalidRequest(unavailable)  # e.g. "FLUX1.1PRO needs REPLICATE_API_TOKEN on this server"
     await guard_webhook(narrative.webhookUrl)
     await guard_music(narrative.input.music)
+    for number, media in narrative.input.scene_media.items():  # caller media: the webhook SSRF rule, by field
+        for field in ("image_url", "video_url"):
+            await guard_webhook(getattr(media, field), f"input.prompt_list.{number}.{field}")
     refuse_when_low_on_space()
     request_id = await _jobs(request).create(
         NARRATIVE, {"request": narrative.model_dump(mode="json")}, kid, idempotency_key,

@@ -48,6 +48,7 @@ def main() -> None:
         os.environ["REELFLOW_BENCH_DATA_DIR"] = str(stack.data_dir)
         from benchmarks import (
             api_bench,
+            edit_bench,
             limits_bench,
             motion_bench,
             movie_bench,
@@ -59,7 +60,7 @@ def main() -> None:
         results: dict[str, dict[str, Any]] = {}
         for name, module in (("api", api_bench), ("motion", motion_bench), ("narrative", narrative_bench),
                              ("providers", providers_bench), ("movie", movie_bench), ("sound", sound_bench),
-                             ("limits", limits_bench)):
+                             ("limits", limits_bench), ("edit", edit_bench)):
             if selected and name not in selected:
                 continue
             started = time.perf_counter()

@@ -8,7 +8,6 @@ answer 400 with it directly. Result models are what flows return and what ``/sta
 from __future__ import annotations
 
 import math
-import urllib.parse
 from typing import Any, Literal
 
 from pydantic import (
@@ -23,23 +22,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from core import catalog
 from core.errors import InvalidRequest
+from core.rules import check_text, check_webhook_url, error_message
+from core.rules import rule_error as _fail
+from core.scene_media import SceneMedia, scene_objects
 from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
-from core.textrules import entries_problem, lines_problem, port_problem, text_problem
+from core.textrules import entries_problem, lines_problem
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 MAX_SCENES = 20
 MAX_PROMPT_CHARS = 500
 MAX_MOVIE_SECONDS = 120.0
 NAMES = ("speaker", "provider", "image_model", "video_model")  # name-like fields: no control character at all
-
-
-def _fail(message: str, field: str | None = None) -> PydanticCustomError:
-    """A validation error whose text is shown as is; ``field`` names the field when raised by a model rule."""
-    return PydanticCustomError("reelflow", message.replace("{", "(").replace("}", ")"), {"field": field or ""})
 
 
 def _check_model(value: str | None, kind: catalog.Kind, field: str | None = None, why: str = "") -> str:
@@ -55,25 +51,6 @@ def _check_model(value: str | None, kind: catalog.Kind, field: str | None = None
         raise _fail(f"'{value}' is not an express model and is not served by the quick API; use one of: {express}",
                     field)
     return value
-
-
-def check_text(value: Any, *, multiline: bool = False) -> Any:
-    """The shared string rule (no control characters, no unpaired surrogates); non-strings pass through."""
-    if isinstance(value, str) and (problem := text_problem(value, multiline=multiline)) is not None:
-        raise _fail(problem)
-    return value
-
-
-def check_webhook_url(value: str | None) -> str | None:
-    """A webhook URL must be an absolute http(s) URL with a host and, if it names one, a port in 1-65535."""
-    if value is None:
-        return None
-    parts = urllib.parse.urlsplit(check_text(value).strip())
-    if (problem := port_problem(parts)) is not None:
-        raise _fail(problem)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _fail("must be an absolute http:// or https:// URL")
-    return value.strip()
 
 
 class VoiceChoice(BaseModel):
@@ -121,6 +98,13 @@ class NarrativeInput(BaseModel):
     #: Our extensions (core.styles): background music (none unless asked: the seed behaviour) and caption style.
     music: MusicOptions = NARRATIVE_MUSIC
     captions: CaptionOptions = DEFAULT_CAPTIONS
+    #: Caller media by scene number, taken from ``prompt_list`` objects (see ``core.scene_media``).
+    scene_media: dict[int, SceneMedia] = Field(default_factory=dict, json_schema_extra={"readOnly": True})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _objects(cls, data: Any) -> Any:
+        return scene_objects(data)
 
     @field_validator("prompt_list", mode="before")
     @classmethod
@@ -130,7 +114,7 @@ class NarrativeInput(BaseModel):
         if not isinstance(value, list):
             raise _fail("must be a list of strings or one newline-separated string")
         if not all(isinstance(line, str) for line in value):
-            raise _fail("every entry must be a string")
+            raise _fail("every entry must be a string or a {\"text\": …, \"image_url\": …} object")
         if (problem := entries_problem(value)) is not None:
             raise _fail(problem)
         lines = [line.strip() for line in value if line.strip()]
@@ -174,34 +158,6 @@ class NarrativeRequest(BaseModel):
     webhookUrl: StrictStr | None = None  # noqa: N815 - the seed's spelling
 
     _webhook = field_validator("webhookUrl")(classmethod(lambda cls, v: check_webhook_url(v)))
-
-
-_WANTED = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list", "model_type": "an object",
-           "dict_type": "an object"}
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc if p != "" and not (isinstance(p, str) and p.startswith("function-"))]
-    return ".".join(parts) if parts else "body"
-
-
-def error_message(exc: ValidationError) -> str:
-    """One plain sentence per broken rule, naming the field: ``input.image_model: is required; ...``."""
-    messages = []
-    for err in exc.errors(include_url=False):
-        loc = _where(tuple(err["loc"]) + ((err.get("ctx") or {}).get("field") or "",))
-        kind = err["type"]
-        if kind == "missing":
-            text = "is required"
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            text = f"must be one of {expected}"
-        elif kind in _WANTED:
-            text = f"must be {_WANTED[kind]}"
-        else:
-            text = str(err["msg"])
-        messages.append(f"{loc}: {text}")
-    return "; ".join(messages)
 
 
 def parse_narrative(payload: Any) -> NarrativeRequest:

@@ -37,7 +37,7 @@ def link(key: str, base_url: str | None = None, ttl: int | None = None) -> str:
 
 def result_links(raw: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:
     """The result as callers see it: storage keys turned into links."""
-    return {
+    body = {
         "videoUrl": link(raw["video"], base_url),
         "captions": {"srt": link(raw["srt"], base_url), "vtt": link(raw["vtt"], base_url)},
         "posterUrl": link(raw["poster"], base_url),
@@ -51,10 +51,14 @@ def result_links(raw: dict[str, Any], base_url: str | None = None) -> dict[str, 
         "scenes": [
             {"index": s["index"], "text": s["text"], "duration": s["duration"],
              "imageUrl": link(s["image"], base_url), "clipUrl": link(s["clip"], base_url),
-             "rendered_by": s.get("rendered_by", {})}
+             "rendered_by": s.get("rendered_by", {}),
+             **({"reused": s["reused"]} if s.get("reused") is not None else {})}
             for s in raw.get("scenes", [])
         ],
     }
+    if raw.get("edited_from"):  # an edit (API extension): which request it was made from
+        body["edited_from"] = raw["edited_from"]
+    return body
 
 
 def result_with_links(request_id: str, base_url: str | None = None) -> dict[str, Any] | None:

@@ -22,6 +22,8 @@ class SceneAssets(BaseModel):
     video: str | None = None
     #: Who made each of the scene's assets: {"image": ..., "voice": ..., "video": ...} (backend names).
     rendered_by: dict[str, str] = Field(default_factory=dict)
+    #: Edits only: true when the scene's clip is the original job's (nothing of it was made again).
+    reused: bool | None = None
 
 
 def _joined(names: set[str]) -> str:
@@ -45,6 +47,8 @@ class VideoResult(BaseModel):
     rendered_by: str = "local"
     #: Per asset kind ("image", "voice", "video"), the backends that made that kind, comma-joined.
     renderers: dict[str, str] = Field(default_factory=dict)
+    #: Edits only: the request id this video was edited from.
+    edited_from: str | None = None
 
     @classmethod
     def renderers_of(cls, scenes: list[SceneAssets]) -> tuple[str, dict[str, str]]:
@@ -62,7 +66,7 @@ def local_parts(renderers: dict[str, str]) -> list[str]:
 
     Empty when no vendor made anything (offline): ``rendered_by: "local"`` already says it all there.
     """
-    made = {name for names in renderers.values() for name in names.split(",") if name}
+    made = {name for names in renderers.values() for name in names.split(",") if name} - {"caller"}
     if made <= {"local"}:
         return []
     return [kind for kind in ("image", "voice", "video") if "local" in renderers.get(kind, "").split(",")]
@@ -80,6 +84,12 @@ class SceneSpec(BaseModel):
     clip_length: float | None = None
     #: On-screen seconds when planned up front (movies); None: the narration decides (narratives).
     duration: float | None = None
+    #: Reroll counts of the narration and the clip (0: never rerolled; only a non-zero one enters a content key).
+    voice_seed: int = 0
+    clip_seed: int = 0
+    #: The caller's own still or clip (``/edit`` or ``prompt_list`` objects), used instead of a generated one.
+    image_url: str | None = None
+    video_url: str | None = None
 
 
 class TimedWord(BaseModel):

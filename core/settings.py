@@ -133,6 +133,7 @@ class Settings(BaseSettings):
     runway_concurrency: int = Field(default=2, ge=1, description="Vendor jobs in flight per process (Runway).")
     elevenlabs_concurrency: int = Field(default=2, ge=1, description="Vendor calls in flight per process.")
     google_concurrency: int = Field(default=4, ge=1, description="Vendor calls in flight per process (Google).")
+    max_media_mb: float = Field(default=50.0, gt=0, description="Largest caller image/clip (image_url, video_url).")
     vendor_gcl: bool = Field(default=False, description="Also hold Prefect global concurrency limit vendor-<name>.")
     music_backend: Literal["auto", "local", "replicate"] = Field(
         default="auto", description="Who composes background music; auto: Replicate when its token is set, else local."

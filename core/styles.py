@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from core.textrules import text_problem
+
 #: The offline generator's moods (``media.music.MOODS``) plus "none" (no music).
 MOODS = ("calm", "uplifting", "dramatic", "playful", "dark", "none")
 CAPTION_STYLES = ("classic", "karaoke", "none")
@@ -69,6 +71,8 @@ def check_public_url(value: Any) -> str:
         raise _fail(f"has {len(value)} characters; at most {MAX_URL_CHARS} are allowed")
     if _CONTROL.search(value):
         raise _fail("must not contain spaces or control characters")
+    if (problem := text_problem(value)) is not None:  # e.g. an unpaired surrogate, which PostgreSQL would refuse
+        raise _fail(problem)
     try:
         parts = urlsplit(value)
         port = parts.port  # raises for a port that is not a number or is above 65535

@@ -14,17 +14,18 @@ from typing import Any
 from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 
+from core.edits import EditPlan
 from core.errors import JobFailed, ReelflowError
 from core.results import SceneSpec, VideoResult, VoiceAsset
 from core.styles import DEFAULT_CAPTIONS, CaptionOptions, MusicOptions
 from flows.progress import Progress
 from flows.records import current_request_id
 from tasks.assembly import assemble, publish
+from tasks.caller_media import clip, still
 from tasks.common import configured
-from tasks.images import make_image
 from tasks.music import MusicBedAsset, make_music, music_seed
 from tasks.speech import speak
-from tasks.video import RenderedScene, animate, local_motion, render_scene
+from tasks.video import RenderedScene, local_motion, render_scene
 
 #: The scene stages in the order the submit loop registers them (progress moves through them in this order).
 SCENE_STAGES = ("image_generation", "speech_generation", "ai_video_generation", "frame_generation")
@@ -105,18 +106,17 @@ def submit_scenes(
     ``narrate(scene)`` gives (voice provider, speaker, longest narration in seconds or None), or None for a silent
     scene. A clip of planned length (movies) needs only its still; otherwise its length follows the narration.
     When the video model renders locally the scene render makes the motion itself, in the same encode as the
-    captions, so no ``animate`` task is submitted.
+    captions, so no ``animate`` task is submitted. A caller's ``image_url`` / ``video_url`` (``tasks.caller_media``)
+    replaces the generated still or clip.
     """
     work = SceneWork(plan, local_clips=local_motion(frame.video_model))
     w, h, fps = frame.width, frame.height, frame.fps
     for s in plan:
-        image = configured(make_image).submit(s, frame.image_model, w, h, frame.aspect_ratio)
+        image = still(s, frame.image_model, w, h, frame.aspect_ratio)
         voicing = narrate(s)
         voice = configured(speak).submit(s, *voicing) if voicing else None
-        video = None
-        if frame.video_model and not work.local_clips:
-            waits_for = voice if s.clip_length is None else None
-            video = configured(animate).submit(s, image, waits_for, frame.video_model, w, h, fps)
+        generated = bool(frame.video_model) and not work.local_clips
+        video = clip(s, image, voice if s.clip_length is None else None, frame.video_model or "", w, h, fps, generated)
         work.images.append(image)
         work.voices.append(voice)
         work.videos.append(video)
@@ -152,9 +152,11 @@ def music_bed(progress: Progress, options: MusicOptions, scenes: list[RenderedSc
 
 
 def finish(progress: Progress, work: SceneWork, aspect_ratio: str, music: MusicOptions | None = None,
-           words: str = "") -> VideoResult:
+           words: str = "", edit: EditPlan | None = None) -> VideoResult:
     """Make the music bed (when ``music`` asks for one), assemble the rendered scenes with it and publish the job's
-    files; a failure fails the "video_generation" stage (the bed's: "music failed: ...")."""
+    files; a failure fails the "video_generation" stage (the bed's: "music failed: ...").
+
+    ``edit``: the plan of an ``/edit`` job, so the result can say which scenes were reused."""
     rendered = [f.result() for f in work.scenes]
     narration = [f.result() if f else None for f in work.voices]
     bed = music_bed(progress, music, rendered, words) if music else None
@@ -164,7 +166,7 @@ def finish(progress: Progress, work: SceneWork, aspect_ratio: str, music: MusicO
         assembled = configured(assemble)(rendered, narration, bed)
         progress.step("video_generation")
         result = publish(job_id(), assembled, work.plan, [f.result() for f in work.images], rendered, narration,
-                         videos, aspect_ratio)
+                         videos, aspect_ratio, edit)
     except Exception as exc:
         raise fail(progress, "video_generation", None, exc) from exc
     return result

@@ -16,6 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from core import catalog
 from core.contract import MovieRequest
+from core.edits import EditPlan
 from core.errors import JobFailed, ReelflowError
 from core.results import SceneSpec, VideoResult
 from core.script import MovieScript
@@ -29,7 +30,7 @@ from flows.webhooks import on_terminal
 from media.clip_plan import ClipPlan, plan_clips
 from media.timing import NARRATION_TAIL_S
 from tasks.common import configured
-from tasks.planning import scene_seed
+from tasks.planning import scene_seed, with_overrides
 from tasks.script import write_script
 
 # Relative cost of each stage, for a progress figure that moves with the work actually done.
@@ -70,8 +71,11 @@ def _script(progress: Progress, request: MovieRequest, plan: ClipPlan) -> MovieS
 @flow(name="movie", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
       result_serializer="json",
       on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
-def movie(request: MovieRequest) -> VideoResult:
-    """Render a narrated movie of exactly ``duration`` seconds from one prompt, resuming from every finished asset."""
+def movie(request: MovieRequest, edit: EditPlan | None = None) -> VideoResult:
+    """Render a narrated movie of exactly ``duration`` seconds from one prompt, resuming from every finished asset.
+
+    ``edit`` (from ``/edit``): per-scene overrides; everything unchanged comes from the cache.
+    """
     attach_module_logs()
     logger = get_run_logger()
     settings = get_settings()
@@ -92,7 +96,7 @@ def movie(request: MovieRequest) -> VideoResult:
     progress.start()
     logger.info("%.2f s as %d clips %s at %dx%d", plan.total, n, list(plan.clips), width, height)
     script = _script(progress, request, plan)
-    plan_specs = scene_specs(script, plan)
+    plan_specs = with_overrides(scene_specs(script, plan), None, edit)
 
     frame = Frame(spec.image_model or "", spec.video_model or "", width, height, fps, spec.aspect_ratio,
                   FADE_S if spec.transition == "fade" else 0.0, captions=spec.captions)
@@ -105,7 +109,7 @@ def movie(request: MovieRequest) -> VideoResult:
 
     work = submit_scenes(plan_specs, frame, narrate)
     run_scenes(progress, work, silent_done=spec.narration)
-    result = finish(progress, work, spec.aspect_ratio, spec.music, spec.prompt)
+    result = finish(progress, work, spec.aspect_ratio, spec.music, spec.prompt, edit)
     progress.finish()
     publish_completed(job_id(), result, note=f"Style: {script.style.prefix()}(script by {script.written_by})")
     logger.info("movie ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)

@@ -6,6 +6,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.contract import NarrativeRequest
+from core.edits import EditPlan
 from core.results import VideoResult
 from core.settings import get_settings
 from flows.artifacts import on_failed, publish_completed
@@ -28,8 +29,11 @@ def run_name() -> str:
 @flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
       result_serializer="json",
       on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
-def narrative(request: NarrativeRequest) -> VideoResult:
-    """Render a narrated video from the request's lines, resuming from every asset that already exists."""
+def narrative(request: NarrativeRequest, edit: EditPlan | None = None) -> VideoResult:
+    """Render a narrated video from the request's lines, resuming from every asset that already exists.
+
+    ``edit`` (from ``/edit``): per-scene overrides; everything unchanged comes from the cache.
+    """
     attach_module_logs()
     logger = get_run_logger()
     settings = get_settings()
@@ -37,12 +41,12 @@ def narrative(request: NarrativeRequest) -> VideoResult:
     width, height = settings.frame_size(spec.aspect_ratio)
     fps, voice = settings.fps, spec.voice
     generative = spec.add_generative_video and spec.video_model is not None
-    plan = plan_scenes(spec)
+    plan = plan_scenes(spec, edit)
     n = len(plan)
     progress = Progress({
         "image_generation": (WEIGHTS["image_generation"], n),
         "speech_generation": (WEIGHTS["speech_generation"], n),
-        "ai_video_generation": (WEIGHTS["ai_video_generation"], n if generative else 0),
+        "ai_video_generation": (WEIGHTS["ai_video_generation"], sum(generative or bool(s.video_url) for s in plan)),
         "frame_generation": (WEIGHTS["frame_generation"], n),
         "video_generation": (WEIGHTS["video_generation"], 2),
     }, webhook_url=request.webhookUrl)
@@ -53,7 +57,7 @@ def narrative(request: NarrativeRequest) -> VideoResult:
                   spec.aspect_ratio, captions=spec.captions)
     work = submit_scenes(plan, frame, lambda s: (voice.provider, voice.speaker, None))
     run_scenes(progress, work)
-    result = finish(progress, work, spec.aspect_ratio, spec.music, "\n".join(spec.prompt_list))
+    result = finish(progress, work, spec.aspect_ratio, spec.music, "\n".join(spec.prompt_list), edit)
     progress.finish()
     publish_completed(job_id(), result)
     logger.info("video ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)

@@ -184,3 +184,17 @@ def loudness(path: Path | str) -> tuple[float, float]:
         what=f"measure loudness of {path.name}",
     )
     return parse_ebur128(stderr)
+
+
+def probe_decodable(path: Path | str) -> MediaInfo:
+    """Probe a file from outside (a caller's still or clip) and decode its first frame with errors fatal.
+
+    ``ffmpeg -i`` alone trusts a header: a truncated or corrupt file with a valid-looking start passes it, and
+    would only fail mid-render. Decoding one frame with ``-xerror`` catches those before the file is used.
+    """
+    info = probe(path)
+    if info.video is None:
+        raise RenderError(f"{Path(path).name} has no picture")
+    run(["-v", "error", "-xerror", "-i", file_arg(Path(path)), "-frames:v", "1", "-f", "null", "-"],
+        what=f"decode {Path(path).name}")
+    return info

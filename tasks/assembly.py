@@ -8,6 +8,7 @@ from pathlib import Path
 
 from prefect import task
 
+from core.edits import EditPlan
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
 from media.assemble import concat_clips, extract_poster
@@ -102,11 +103,15 @@ def publish(
     voices: list[VoiceAsset | None],
     videos: list[str | None],
     aspect_ratio: str,
+    edit: EditPlan | None = None,
 ) -> VideoResult:
     """Put the final MP4, SRT/VTT captions and a poster under ``jobs/<id>/`` and describe them.
 
     A plain function run in the flow, not a task: its files belong to this job (nothing to cache) and its failure
     is not transient (nothing to retry), so a task run would only add bookkeeping beside the renders.
+
+    For an edit, each scene says whether it was ``reused`` (its clip is the original's) and the result names the
+    request it was ``edited_from``.
     """
     store = storage()
     prefix = f"jobs/{job_id}"
@@ -124,7 +129,8 @@ def publish(
         store.put_file(f"{prefix}/poster.jpg", store.local_copy(_poster_key(assembled), tmp))
     scene_assets = [
         SceneAssets(index=s.index, text=p.text, duration=s.duration, image=img, voice=v.wav if v else "",
-                    clip=s.clip, video=vid, rendered_by=scene_renderers(img, v, vid))
+                    clip=s.clip, video=vid, rendered_by=scene_renderers(img, v, vid),
+                    reused=edit.previous_clips.get(s.index) == s.clip if edit else None)
         for p, img, s, v, vid in zip(plan, images, scenes, voices, videos, strict=True)
     ]
     rendered_by, renderers = VideoResult.renderers_of(scene_assets)
@@ -133,6 +139,7 @@ def publish(
         poster=f"{prefix}/poster.jpg", duration=facts["duration"], width=int(facts["width"]),
         height=int(facts["height"]), aspect_ratio=aspect_ratio,  # type: ignore[arg-type]
         size_bytes=int(facts["size_bytes"]), rendered_by=rendered_by, renderers=renderers, scenes=scene_assets,
+        edited_from=edit.edited_from if edit else None,
     )
     store.put_bytes(f"{prefix}/result.json", result.model_dump_json().encode())  # what /status reads
     return result

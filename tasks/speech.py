@@ -18,7 +18,8 @@ from tasks.common import RENDERER_VERSION, asset_cache, storage, stored, vendor_
 def voice_key(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None) -> str:
     return content_key("voice", "wav", provider=provider, speaker=speaker, text=scene.text, renderer=RENDERER_VERSION,
                        backend=registry.voice_renderer_for(provider),
-                       **({"max_seconds": max_seconds} if max_seconds is not None else {}))
+                       **({"max_seconds": max_seconds} if max_seconds is not None else {}),
+                       **({"reroll": scene.voice_seed} if scene.voice_seed else {}))  # unset: keys stay put
 
 
 def _fit(speech: Speech, max_seconds: float) -> tuple[bytes, list[Word], float]:

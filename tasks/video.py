@@ -52,6 +52,11 @@ def _clip_seconds(scene: SceneSpec, model: str, voice: VoiceAsset | None, fps: i
     return scene.clip_length or clip_length_for(model, scene_duration(voice.duration if voice else None, fps))
 
 
+def motion_index(scene: SceneSpec) -> int:
+    """Which camera move a scene gets: by its place, shifted by each clip reroll (so a reroll moves differently)."""
+    return scene.index + scene.clip_seed
+
+
 def _planned(scene: SceneSpec, fade: float) -> dict[str, float]:
     """Scene-key parts only movies set (planned duration, fade); left out when unset so narrative keys stay put."""
     return {name: value for name, value in (("duration", scene.duration), ("fade", fade)) if value}
@@ -65,6 +70,7 @@ def animation_key(
         "animation", "mp4", image=image, model=model, prompt=scene.image_prompt, seconds=seconds,
         backend=registry.renderer_for(model),
         size=f"{width}x{height}", fps=fps, motion=scene.index, renderer=RENDERER_VERSION,
+        **({"reroll": scene.clip_seed} if scene.clip_seed else {}),  # a clip reroll; unset, keys stay put
     )
 
 
@@ -79,7 +85,7 @@ def animate(
     def generate(tmp: Path) -> Path:
         request = ClipRequest(
             image=storage().local_copy(image, tmp), prompt=scene.image_prompt, duration=seconds,
-            width=width, height=height, fps=fps, motion_index=scene.index,
+            width=width, height=height, fps=fps, motion_index=motion_index(scene),
             aspect_ratio="16:9" if width > height else "9:16" if width < height else "1:1",
         )
         with vendor_slot(registry.renderer_for(model)):
@@ -106,7 +112,7 @@ def scene_key(
 ) -> str:
     return content_key(
         "scene", "mp4", image=image, video=video, words=voice.model_dump() if voice else None,
-        size=f"{width}x{height}", fps=fps, motion=motion_for(scene.index), renderer=RENDERER_VERSION,
+        size=f"{width}x{height}", fps=fps, motion=motion_for(motion_index(scene)), renderer=RENDERER_VERSION,
         encode=f"{SCENE_RENDER}:{get_settings().x264_preset}", **_planned(scene, fade), **_styled(captions),
     )
 
@@ -134,7 +140,7 @@ def render_scene(
             return render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width,
                                      height=height, fps=fps, ass=ass, fade=fade, preset=preset)
         return render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
-                                 fps=fps, motion=motion_for(scene.index), ass=ass, fade=fade, preset=preset)
+                                 fps=fps, motion=motion_for(motion_index(scene)), ass=ass, fade=fade, preset=preset)
 
     return RenderedScene(index=scene.index, clip=stored(key, render, task="render-scene", text=scene.text),
                          duration=duration)

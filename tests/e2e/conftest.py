@@ -30,6 +30,7 @@ STACK_ENV = {
     "REELFLOW_WEBHOOK_TIMEOUT": "30",  # a held POST outlives a SIGKILL of its sender; recovery is the reconciler's
     "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER}",
     "REELFLOW_MIN_FREE_MB": "64",  # a low floor: test machines may have little free disk
+    "REELFLOW_MAX_MEDIA_MB": "1",  # test_edit: an oversized caller file
 }
 
 

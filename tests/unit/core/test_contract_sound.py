@@ -86,3 +86,9 @@ def test_narrative_options_survive_the_flow_parameters() -> None:
 def test_movie_options_survive_the_flow_parameters() -> None:
     request = parse_movie(movie(music={"mood": "uplifting", "volume": 1}, captions={"highlight_color": "#00ff00"}))
     assert MovieRequest.model_validate(request.model_dump(mode="json")) == request
+
+
+def test_a_music_url_with_an_unpaired_surrogate_is_a_400_naming_it() -> None:
+    with pytest.raises(InvalidRequest, match=r"input\.music\.url.*unpaired surrogate"):
+        parse_narrative({"input": {"prompt_list": ["A line."], "image_model": "FLUX1.1PRO",
+                                   "music": {"mood": "calm", "url": "https://example.com/a\ud800.mp3"}}})
