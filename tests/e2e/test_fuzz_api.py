@@ -12,6 +12,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 
 from tests.e2e.conftest import KEY_A
@@ -24,8 +25,9 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 
-def check(case: Case, stack: Stack) -> None:
+def check(case: Case, stack: Stack, sent: list[str]) -> None:
     """One generated request: below 500, errors carry a message, answered within a second; valid creates cancelled."""
+    sent.append(case.operation.path)
     response = case.call(base_url=stack.api_url, headers={"API_KEY": KEY_A}, timeout=10)
     where = f"{case.method} {case.formatted_path} -> {response.status_code}"
     assert response.status_code < 500, f"{where}: {response.text[:300]}"
@@ -46,6 +48,19 @@ def test_no_5xx_every_error_has_a_message_every_answer_within_a_second(stack: St
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/v1/video/create_narrative", "/v1/video/create_movie",
                                                "/v1/video/status", "/v1/video/cancel", "/health"}
+    sent: list[str] = []
+    nothing_to_break = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            FUZZ(given(case=operation.as_strategy(generation_mode=mode))(lambda case: check(case, stack)))()
+            test = FUZZ(given(case=operation.as_strategy(generation_mode=mode))(lambda case: check(case, stack, sent)))
+            try:
+                test()
+            except Unsatisfiable:
+                # Schemathesis cannot make an invalid request for an operation without inputs (e.g. GET /health):
+                # every candidate it draws is filtered out. That is the only failure we let pass, and only there.
+                if mode is not GenerationMode.NEGATIVE:
+                    raise
+                nothing_to_break.append(operation.path)
+    assert {op.path for op in operations} <= set(sent), "every operation got at least one request"
+    assert len(sent) >= 100, f"only {len(sent)} requests were sent"
+    assert len(nothing_to_break) <= 3, f"no invalid example for {nothing_to_break}"
