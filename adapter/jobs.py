@@ -30,7 +30,7 @@ from core.jobstate import CANCELLED, COMPLETED, PENDING, is_terminal
 from core.links import result_with_links
 from core.settings import get_settings
 from flows.records import cancel_state, terminal_record
-from flows.status import api_status, progress_of, status_body, webhook_state
+from flows.status import api_status, completed_message, progress_of, status_body, webhook_state
 
 PREFECT_DOWN = "the job service (Prefect) is not reachable; try again shortly"
 INTAKE_DOWN = "the job intake (PostgreSQL) is not reachable; try again shortly"
@@ -145,6 +145,7 @@ class Jobs:
                 await intake.record(self.engine, row.request_id, api_status(run), terminal_record(run))
         if body.get("status") == COMPLETED:
             body["result"] = await asyncio.to_thread(result_with_links, row.request_id, base_url)
+            body["message"] = completed_message(body["result"])
         return body
 
     async def cancel(self, request_id: str, kid: str) -> dict[str, Any]:

@@ -106,6 +106,15 @@ def webhook_state(run: FlowRun) -> dict[str, Any] | None:
     }
 
 
+def completed_message(result: dict[str, Any] | None) -> str:
+    """A COMPLETED job's message: "All done!", plus which kinds the local renderers made when vendors made the rest.
+
+    Read from the result, so a terminal record (stored without its result) gets it right when served with one.
+    """
+    local = local_parts((result or {}).get("renderers") or {})
+    return "All done!" + (f" Rendered locally: {', '.join(local)}." if local else "")
+
+
 def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
     """The ``/status`` JSON for a run (``result`` already has its links)."""
     status = api_status(run)
@@ -115,8 +124,7 @@ def status_body(run: FlowRun, result: dict[str, Any] | None) -> dict[str, Any]:
                             "stage": stage, "details": labels.stages}
     if status == COMPLETED:
         body["result"] = result
-        local = local_parts((result or {}).get("renderers") or {})
-        body["message"] = "All done!" + (f" Rendered locally: {', '.join(local)}." if local else "")
+        body["message"] = completed_message(result)
     elif status == FAILED:
         body["message"] = failure_message(run)
     elif status == CANCELLED:
