@@ -65,7 +65,7 @@ class Dispatcher:
         except (httpx.TransportError, ObjectNotFound) as exc:
             raise PrefectBusy(str(exc) or type(exc).__name__) from exc
         except httpx.HTTPStatusError as exc:
-            if exc.response.status_code >= 500 or exc.response.status_code in (408, 409, 429):
+            if exc.response.status_code >= 500 or exc.response.status_code in (408, 409, 429) or _csrf(exc):
                 raise PrefectBusy(f"Prefect answered {exc.response.status_code}") from exc
             await self._refused(row, exc)
             return
@@ -95,7 +95,11 @@ class Dispatcher:
             async with slots:
                 await self.create(row)
 
-        outcomes = await asyncio.gather(*(guarded(row) for row in rows), return_exceptions=True)
+        if self.created == 0:  # the first write fetches the client's CSRF token (scale-out): alone, see _csrf
+            first = await asyncio.gather(guarded(rows[0]), return_exceptions=True)
+            outcomes = first + await asyncio.gather(*(guarded(row) for row in rows[1:]), return_exceptions=True)
+        else:
+            outcomes = await asyncio.gather(*(guarded(row) for row in rows), return_exceptions=True)
         failed = [row.request_id for row, out in zip(rows, outcomes, strict=True) if isinstance(out, BaseException)]
         await intake.release(self.engine, failed)
         busy = next((out for out in outcomes if isinstance(out, BaseException)), None)
@@ -155,3 +159,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _csrf(exc: httpx.HTTPStatusError) -> bool:
+    """A CSRF refusal is about our client's token, not the job: with CSRF protection on (scale-out), concurrent first
+    writes each fetch a token and each fetch invalidates the one before, so some creates come back 403 although the
+    job is fine. Such a create is retried like an outage, and the first write of a dispatcher goes alone."""
+    return exc.response.status_code == 403 and "CSRF" in exc.response.text
