@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from core import netguard
 from core.errors import FatalProviderError, RetryableProviderError
 from providers.media_fetch import fetch
 
 URL = "http://media.example.test/a.png"
+
+
+@pytest.fixture(autouse=True)
+def media_host_resolves() -> Iterator[None]:
+    """The test host name resolves to a documentation address (through the guard's resolver seam, as DNS would)."""
+    def resolver(host: str, port: int) -> list[netguard.IPAddress]:
+        return [ipaddress.ip_address("192.0.2.7")] if host == "media.example.test" else netguard.system_resolver(
+            host, port)
+
+    previous = netguard.set_resolver(resolver)
+    yield
+    netguard.set_resolver(previous)
 
 
 def client(handler: httpx.MockTransport) -> httpx.Client:
