@@ -17,15 +17,13 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from core import catalog
-from core.errors import InvalidRequest
-from core.rules import check_text, check_webhook_url, error_message
+from core.rules import check_text, check_webhook_url, parse_body
 from core.rules import rule_error as _fail
 from core.scene_media import SceneMedia, scene_objects
 from core.styles import DEFAULT_CAPTIONS, MOVIE_MUSIC, NARRATIVE_MUSIC, CaptionOptions, MusicOptions
@@ -162,12 +160,7 @@ class NarrativeRequest(BaseModel):
 
 def parse_narrative(payload: Any) -> NarrativeRequest:
     """Validate a create_narrative body; raise :class:`InvalidRequest` with a readable message."""
-    if not isinstance(payload, dict):
-        raise InvalidRequest("body: must be a JSON object with an 'input' object")
-    try:
-        return NarrativeRequest.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidRequest(error_message(exc)) from exc
+    return parse_body(NarrativeRequest, payload, "an 'input' object")
 
 
 class MovieInput(BaseModel):
@@ -253,9 +246,4 @@ class MovieRequest(BaseModel):
 
 def parse_movie(payload: Any) -> MovieRequest:
     """Validate a create_movie body; raise :class:`InvalidRequest` with a readable message."""
-    if not isinstance(payload, dict):
-        raise InvalidRequest("body: must be a JSON object with an 'input' object")
-    try:
-        return MovieRequest.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidRequest(error_message(exc)) from exc
+    return parse_body(MovieRequest, payload, "an 'input' object")

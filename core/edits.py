@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, StrictStr, field_validator, model_validator
 
 from core.contract import MAX_PROMPT_CHARS
 from core.errors import InvalidRequest
-from core.rules import check_webhook_url, error_message
+from core.rules import check_webhook_url, parse_body
 from core.rules import rule_error as _fail
 from core.scene_media import check_media_url
 
@@ -96,12 +96,7 @@ class EditRequest(BaseModel):
 
 def parse_edit(payload: Any) -> EditRequest:
     """Validate an edit body; raise :class:`InvalidRequest` naming the field."""
-    if not isinstance(payload, dict):
-        raise InvalidRequest("body: must be a JSON object with 'request_id' and 'scenes'")
-    try:
-        return EditRequest.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidRequest(error_message(exc)) from exc
+    return parse_body(EditRequest, payload, "'request_id' and 'scenes'")
 
 
 class SceneOverride(BaseModel):

@@ -2,7 +2,7 @@
 
 They plug into the request models of :mod:`core.contract` as nested fields (``input.music``, ``input.captions``),
 so they follow its conventions: values are never coerced (a string is not a number, ``true`` is not a volume), and
-each broken rule raises one error whose text names the problem in plain words; ``core.contract.error_message``
+each broken rule raises one error whose text names the problem in plain words; ``core.rules.error_message``
 prefixes the field path, e.g. ``input.music.volume: must be a number from 0.0 to 1.0, not 1.5``. This module must
 not import :mod:`core.contract` (the contract imports it), hence its own ``_fail``.
 
@@ -38,7 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _fail(message: str) -> PydanticCustomError:
-    """A validation error whose text ``core.contract.error_message`` shows as is after the field's path."""
+    """A validation error whose text ``core.rules.error_message`` shows as is after the field's path."""
     return PydanticCustomError("reelflow", message.replace("{", "(").replace("}", ")"), {"field": ""})
 
 

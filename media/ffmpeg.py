@@ -61,18 +61,23 @@ def build_args(stream_or_args: Any) -> list[str]:
     return [*GLOBAL_ARGS, *args]
 
 
+def _spawn(stream_or_args: Any, what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg to the end with stdout and stderr captured; only a binary that cannot start raises."""
+    cmd = [ffmpeg_exe(), *build_args(stream_or_args)]
+    log.debug("%s: %s", what, subprocess.list2cmdline(cmd))
+    try:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    except OSError as exc:
+        raise RenderError(f"{what} failed: cannot start ffmpeg ({exc.strerror or exc})") from exc
+
+
 def run_unchecked(stream_or_args: Any, *, what: str) -> tuple[int, str]:
     """Run ffmpeg and return ``(exit code, stderr)`` without judging the exit code.
 
     For callers whose useful answer comes with a non-zero exit, e.g. ``ffmpeg -i file`` without an output (probe).
     Only a binary that cannot start at all raises.
     """
-    cmd = [ffmpeg_exe(), *build_args(stream_or_args)]
-    log.debug("%s: %s", what, subprocess.list2cmdline(cmd))
-    try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    except OSError as exc:
-        raise RenderError(f"{what} failed: cannot start ffmpeg ({exc.strerror or exc})") from exc
+    proc = _spawn(stream_or_args, what)
     return proc.returncode, proc.stderr.decode("utf-8", errors="replace")
 
 
@@ -90,12 +95,7 @@ def run(stream_or_args: Any, *, what: str) -> str:
 
 def run_output(stream_or_args: Any, *, what: str) -> bytes:
     """Run ffmpeg and return what it wrote to stdout (an output of ``pipe:1``); errors as for :func:`run`."""
-    cmd = [ffmpeg_exe(), *build_args(stream_or_args)]
-    log.debug("%s: %s", what, subprocess.list2cmdline(cmd))
-    try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    except OSError as exc:
-        raise RenderError(f"{what} failed: cannot start ffmpeg ({exc.strerror or exc})") from exc
+    proc = _spawn(stream_or_args, what)
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", errors="replace")
         raise RenderError(f"{what} failed: {stderr_tail(stderr) or f'ffmpeg exited with code {proc.returncode}'}")

@@ -1,6 +1,6 @@
 """The music and captions options: defaults per endpoint, and a readable message naming the field for every rule.
 
-The options are validated here inside a small body model and formatted by ``core.contract.error_message``, exactly
+The options are validated here inside a small body model and formatted by ``core.rules.error_message``, exactly
 as they will be once they are fields of the request models.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from core.contract import error_message
+from core.rules import error_message
 from core.styles import (
     DEFAULT_CAPTIONS,
     MAX_URL_CHARS,
