@@ -155,10 +155,11 @@ def _clean(prefect_api: str, api: str, key: str, runs: list[str], requests: list
 
 def intake_url_of(data_dir: Path) -> str:
     """The embedded stack's intake database (what ``reelflow serve`` passes its children)."""
-    from adapter.embedded_pg import database_url, socket_dir_for
+    from adapter.embedded_pg import cluster_dir, database_url, pg_account, socket_dir_for
     from core.intake_db import sibling_url
 
-    return sibling_url(database_url(socket_dir_for(data_dir / "postgres")), "reelflow")
+    # as the supervisor finds it: as root the cluster may live in the private home, not under the data dir
+    return sibling_url(database_url(socket_dir_for(cluster_dir(data_dir, pg_account()))), "reelflow")
 
 
 def main() -> dict[str, Any]:
