@@ -263,6 +263,9 @@ def _banner(settings: Settings, api_url: str, prefect_url: str, seconds: float) 
     say(f"reelflow is up in {seconds:.1f} s", style="bold green")
     for line in (f"API:        {api_url}", f"Prefect UI: {prefect_url}", key_line, "Press Ctrl-C to stop."):
         say("  " + line)
+    if settings.inject_faults:  # a drill's settings left in a real deployment must not go unnoticed
+        say(f"  fault injection is ON (testing only): REELFLOW_INJECT_FAULTS={settings.inject_faults}",
+            style="bold yellow")
 
 
 def main() -> None:

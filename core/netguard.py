@@ -13,8 +13,10 @@ list too (IPv4-mapped, IPv4-compatible, NAT64, 6to4). ``is_global`` stays as a s
 misses. The operator may allow private targets (``REELFLOW_WEBHOOK_ALLOW_PRIVATE``), as tests and intranet setups
 do; the sender still pins the address it resolved.
 
-:func:`set_resolver` is the seam for a different resolver (tests use it to model a rebinding DNS name); the
-default is the system's ``getaddrinfo``.
+:func:`set_resolver` is the seam for a different resolver (unit tests use it to model a rebinding DNS name); the
+default is the system's ``getaddrinfo``. The stack's processes are out of a test's reach, so a drill scripts a
+name's answers through ``REELFLOW_INJECT_FAULTS`` instead (``dns:host=a1/a2``, see ``core.faults``); such a name
+stands for a public one, so its answers are always checked, private targets allowed or not.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from core import faults
 from core.errors import InvalidRequest
+from core.settings import get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Address = IPAddress
@@ -123,10 +127,19 @@ def resolve(host: str, port: int, field: str = "webhookUrl") -> list[IPAddress]:
     return addresses
 
 
+def _scripted(host: str) -> IPAddress | None:
+    """The fault-injection DNS script's answer for ``host`` (None when it does not script the name)."""
+    settings = get_settings()
+    if not settings.inject_faults:
+        return None
+    return faults.scripted_answer(settings.inject_faults, settings.data_dir, host)
+
+
 def check_target(url: str, *, allow_private: bool, field: str, rule: str) -> Target:
     """Resolve ``url``'s host once; raise :class:`InvalidRequest` (naming ``field``, ending with ``rule``) unless it
     is http(s) and every address is public. Returns the :class:`Target` to pin the connection to; with
-    ``allow_private`` the addresses are not checked but still returned, so the connection is pinned all the same.
+    ``allow_private`` the addresses are not checked (except a scripted name's) but still returned, so the
+    connection is pinned all the same.
     """
     _syntax(url, field)
     parts = urlsplit(url)
@@ -135,8 +148,9 @@ def check_target(url: str, *, allow_private: bool, field: str, rule: str) -> Tar
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise InvalidRequest(f"{field}: the port is not valid") from exc
-    addresses = resolve(parts.hostname, port, field)
-    if not allow_private:
+    scripted = _scripted(parts.hostname)
+    addresses = [scripted] if scripted is not None else resolve(parts.hostname, port, field)
+    if not allow_private or scripted is not None:
         for address in addresses:
             if blocked(address):
                 raise InvalidRequest(

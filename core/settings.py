@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core import faults
 
 SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "720p": {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)},
@@ -96,7 +98,9 @@ class Settings(BaseSettings):
         default="ultrafast", description="x264 preset of clips that are encoded again (local image-to-video)."
     )
     task_retries: int = Field(default=3, ge=0, description="Retries of a retryable provider error per task.")
-    inject_faults: str = Field(default="", description="Testing only: comma-separated task names that fail on purpose.")
+    inject_faults: str = Field(
+        default="", description="Testing only: tasks that fail on purpose, DNS names with scripted answers.",
+    )
     task_retry_delay: float = Field(default=2.0, ge=0, description="First retry delay in seconds; doubles each try.")
 
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_vendor("OPENAI_API_KEY"))
@@ -142,6 +146,13 @@ class Settings(BaseSettings):
         default=False, description="Let music.url fetch from private addresses (tests, intranets); else public only."
     )
     music_max_bytes: int = Field(default=50 << 20, ge=1 << 16, description="Largest caller music track (bytes).")
+
+    @field_validator("inject_faults")
+    @classmethod
+    def _faults_parse(cls, value: str) -> str:
+        """A drill with a typo in its DNS script fails at start, not by quietly resolving the name for real."""
+        faults.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _music_backend_has_its_key(self) -> Settings:

@@ -29,6 +29,7 @@ from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileS
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
+from core import faults
 from core.errors import FatalProviderError, RenderError, RetryableProviderError
 from core.housekeeping import below_floor
 from core.settings import get_settings
@@ -225,7 +226,5 @@ def inject_fault(task_name: str, text: str = "") -> None:
     Entries are task names (``assemble``: always fail there) or ``task:marker`` (fail only for a scene whose text
     contains the marker), so one server can run failing and healthy jobs side by side.
     """
-    for entry in (e.strip() for e in get_settings().inject_faults.split(",")):
-        name, _, marker = entry.partition(":")
-        if name == task_name and (not marker or marker in text):
-            raise FatalProviderError(f"injected fault at {task_name} (REELFLOW_INJECT_FAULTS)", provider="test")
+    if faults.parse(get_settings().inject_faults).task_fails(task_name, text):
+        raise FatalProviderError(f"injected fault at {task_name} (REELFLOW_INJECT_FAULTS)", provider="test")

@@ -20,6 +20,9 @@ WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the server's; each 
 SECRET_A = key_webhook_secret(WEBHOOK_SECRET, key_id(KEY_A))
 SECRET_B = key_webhook_secret(WEBHOOK_SECRET, key_id(KEY_B))
 FAIL_MARKER = "#fail-image#"
+# A DNS name scripted through the fault-injection seam (core.faults): public for its first lookup (the create's
+# check), 127.0.0.1 for every later one (progress pings, deliveries); tests/e2e/test_webhook_egress.py
+REBIND_HOST, REBIND_PUBLIC = "rebind.reelflow.test", "93.184.215.14"
 STACK_ENV = {
     "REELFLOW_API_KEYS": f"{KEY_A},{KEY_B},{KEY_LIST},{KEY_LIMIT}",
     "REELFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -27,8 +30,8 @@ STACK_ENV = {
     "REELFLOW_WEBHOOK_SCHEDULE": "1,1,1,2,2,3",
     "REELFLOW_HEARTBEAT_GRACE": "35",
     "REELFLOW_RECONCILE_INTERVAL": "1",
-    "REELFLOW_WEBHOOK_TIMEOUT": "30",  # a held POST outlives a SIGKILL of its sender; recovery is the reconciler's
-    "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER}",
+    "REELFLOW_WEBHOOK_TIMEOUT": "10",  # the default; a held POST still outlives a SIGKILL of its sender by far
+    "REELFLOW_INJECT_FAULTS": f"make-image:{FAIL_MARKER},dns:{REBIND_HOST}={REBIND_PUBLIC}/127.0.0.1",
     "REELFLOW_MIN_FREE_MB": "64",  # a low floor: test machines may have little free disk
     "REELFLOW_MAX_MEDIA_MB": "1",  # test_edit: an oversized caller file
 }

@@ -12,22 +12,28 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+HOLD = 0  # script entry: hold the POST open without answering until ``release`` is set
+STREAM = -1  # script entry: answer 200 at once, then trickle the body a byte at a time until the client hangs up
+TRICKLE_PAUSE = 0.2  # seconds between the bytes of a streamed body (far below any per-read timeout)
+
 
 @dataclass
 class Delivery:
     headers: dict[str, str]
     payload: dict[str, Any]
     verified: bool
-    answered: int  # 0: held open and never answered
+    answered: int  # HOLD: held open and never answered; STREAM: 200 headers and a body that never ends
     body: str = ""
+    hung_up: threading.Event = field(default_factory=threading.Event)  # a streamed answer: the client went away
 
 
 @dataclass
 class Receiver:
     """Records every POST; answers the scripted status codes in order, then 200.
 
-    A script entry of 0 holds that POST open without answering until ``release`` is set (a receiver that is slow
-    while the sender dies)."""
+    A script entry of :data:`HOLD` holds that POST open without answering until ``release`` is set (a receiver that
+    is slow while the sender dies); :data:`STREAM` answers 200 and then streams its body for ever, a byte at a time,
+    until the client hangs up (recorded in ``Delivery.hung_up``) or ``release`` is set."""
 
     secret: str
     script: list[int] = field(default_factory=list)
@@ -64,14 +70,29 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 payload, verified = json.loads(body), False
             with receiver.lock:
                 code = receiver.script.pop(0) if receiver.script and payload.get("status") != "IN_PROGRESS" else 200
-                receiver.deliveries.append(Delivery(headers, payload, verified, code, body))
-            if code == 0:
+                delivery = Delivery(headers, payload, verified, code, body)
+                receiver.deliveries.append(delivery)
+            if code == HOLD:
                 receiver.release.wait(300)
+                return
+            if code == STREAM:
+                self._stream(delivery)
                 return
             self.send_response(code)
             if code in (429, 503) and receiver.retry_after is not None:
                 self.send_header("retry-after", receiver.retry_after)
             self.end_headers()
+
+        def _stream(self, delivery: Delivery) -> None:
+            """200 with no length, then one byte per pause: every read gets data, the body never ends."""
+            self.send_response(200)
+            self.end_headers()
+            try:
+                while not receiver.release.wait(TRICKLE_PAUSE):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+            except OSError:  # BrokenPipe / ConnectionReset: the sender gave up on the answer
+                delivery.hung_up.set()
 
         def log_message(self, *args: Any) -> None:
             pass

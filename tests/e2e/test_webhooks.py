@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.e2e.conftest import FAIL_MARKER, SECRET_A, SECRET_B, flow_run_id, narrative_body, poll, terminal, wait_for
-from tests.e2e.receiver import Receiver, running
+from tests.e2e.receiver import HOLD, Receiver, running
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -124,7 +124,7 @@ def test_killed_runner_job_is_requeued_resumes_and_calls_back_once(api: httpx.Cl
 
 def test_runner_killed_while_the_receiver_holds_the_post_delivers_once_more(api: httpx.Client, stack: Stack,
                                                                            receiver: Receiver) -> None:
-    receiver.script[:] = [0]  # the first terminal POST is held open, never answered
+    receiver.script[:] = [HOLD]  # the first terminal POST is held open, never answered
     request_id = create(api, ["A gull hangs in the wind."], receiver.url)
     held = wait_for(lambda: [d for d in receiver.for_request(request_id) if d.answered == 0], "the held POST")
     runner = int((stack.data_dir / "run" / "runner.pid").read_text())
