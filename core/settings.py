@@ -24,7 +24,9 @@ SIZES: dict[str, dict[str, tuple[int, int]]] = {
 
 #: x264's presets, fastest first, after ours ("reelflow": ultrafast plus a few tools, see ``media.scene.TUNED``);
 #: a typo fails at startup, not in the middle of a render.
-X264Preset = Literal["reelflow", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+X264Preset = Literal[
+    "reelflow", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+]
 
 
 def _vendor(name: str) -> AliasChoices:
