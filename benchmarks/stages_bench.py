@@ -89,7 +89,7 @@ def main() -> dict[str, Any]:
         wav.write_bytes(speech.wav)
         duration = scene_duration(speech.duration, fps)
         ass = write_scene_ass(group_words(speech.words), width, height, work / f"{index}.ass")
-        raw = st.time("still cover (ffmpeg)", lambda: _still_frame(png, width, height))  # noqa: B023
+        raw = st.time("still to raw frame", lambda: _still_frame(png, width, height))  # noqa: B023
         scenes.append({"png": png, "wav": wav, "duration": duration, "ass": ass, "raw": raw,
                        "frames": frame_count(duration, fps), "motion": motion_for(index)})
 
@@ -111,7 +111,7 @@ def main() -> dict[str, Any]:
     null = {"f": "null"}
     feed("pipe read -> null", lambda s, out: source().output("-", **null), "null")
     feed("pipe + captions -> null", lambda s, out: _captions(source(), s["ass"]).output("-", **null), "null")
-    for preset in ("ultrafast", "superfast", "veryfast"):
+    for preset in ("ultrafast", "superfast", "veryfast", "reelflow"):
         feed(f"pipe -> x264 {preset}", lambda s, out, p=preset: _encode(  # type: ignore[misc]
             source(), out, fps=fps, frames=s["frames"], preset=p, threads=1))
         feed(f"pipe + captions -> x264 {preset}", lambda s, out, p=preset: _encode(  # type: ignore[misc]
