@@ -46,6 +46,7 @@ def main() -> None:
         os.environ["REELFLOW_BENCH_API_URL"] = stack.api_url
         os.environ["REELFLOW_BENCH_API_KEY"] = BENCH_KEY
         os.environ["REELFLOW_BENCH_DATA_DIR"] = str(stack.data_dir)
+        os.environ["REELFLOW_BENCH_STACK_PID"] = str(stack.process.pid)
         from benchmarks import (
             api_bench,
             edit_bench,

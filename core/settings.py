@@ -22,8 +22,11 @@ SIZES: dict[str, dict[str, tuple[int, int]]] = {
 }
 
 
-#: x264's presets, fastest first (a typo fails at startup, not in the middle of a render).
-X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+#: x264's presets, fastest first, after ours ("reelflow": ultrafast plus a few tools, see ``media.scene.TUNED``);
+#: a typo fails at startup, not in the middle of a render.
+X264Preset = Literal[
+    "reelflow", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+]
 
 
 def _vendor(name: str) -> AliasChoices:
@@ -93,7 +96,7 @@ class Settings(BaseSettings):
     )
     fps: Literal[24, 30] = 30
     size_class: Literal["720p", "1080p"] = "720p"
-    x264_preset: X264Preset = Field(default="veryfast", description="x264 preset of every final scene encode.")
+    x264_preset: X264Preset = Field(default="reelflow", description="x264 preset of every final scene encode.")
     x264_intermediate_preset: X264Preset = Field(
         default="ultrafast", description="x264 preset of clips that are encoded again (local image-to-video)."
     )

@@ -25,9 +25,10 @@ from providers import registry
 from providers.base import ClipRequest
 from tasks.common import RENDERER_VERSION, asset_cache, record_renderer, storage, stored, vendor_slot
 
-#: How scene clips are made (2: one encode per still scene, OpenCV motion); part of the scene key with the x264
-#: preset, so a changed method or ``REELFLOW_X264_PRESET`` renders anew instead of reusing older clips.
-SCENE_RENDER = "2"
+#: How scene clips are made (3: one encode per still scene, OpenCV motion, the "reelflow" x264 preset; bump when
+#: ``media.scene.TUNED`` changes); part of the scene key with the x264 preset, so a changed method or
+#: ``REELFLOW_X264_PRESET`` renders anew instead of reusing older clips.
+SCENE_RENDER = "3"
 
 
 class RenderedScene(BaseModel):

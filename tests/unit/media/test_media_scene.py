@@ -114,3 +114,24 @@ def test_broken_image_raises_with_ffmpegs_reason(tmp_path: Path) -> None:
     assert message.startswith("render broken.png failed:")
     assert "Invalid data found when processing input" in message
     assert not out.exists() and not list(tmp_path.glob("*.part*"))  # no half-written file left behind
+
+
+def test_a_still_of_the_frame_size_converts_in_process_as_ffmpeg_does(tmp_path: Path) -> None:
+    """The in-process path (OpenCV, for stills that need no scaling) gives ffmpeg's BT.709 luma within one level;
+    chroma differs only by the 2x2 filter (a box here, lanczos in ffmpeg), on this busy picture by ~1 level."""
+    from media import scene
+
+    rng = np.random.default_rng(7)
+    picture = (rng.random((H // 4, W // 4, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "still.png"
+    Image.fromarray(picture).resize((W, H), Image.Resampling.BICUBIC).save(path)
+    ours = scene._exact_still(path, W, H)
+    assert ours is not None
+    assert scene._exact_still(path, W + 2, H) is None  # a still that needs scaling goes through ffmpeg
+    still = scene._cover(scene.ffmpeg.input(str(path)).video, W, H).filter("format", "yuv420p")
+    reference = scene.run_output(still.output("pipe:1", format="rawvideo", pix_fmt="yuv420p", **{"frames:v": 1}),
+                                 what="reference")
+    difference = np.abs(np.frombuffer(ours, np.uint8).astype(int) - np.frombuffer(reference, np.uint8).astype(int))
+    assert len(ours) == W * H * 3 // 2
+    assert difference[: W * H].max() <= 1
+    assert difference[W * H:].mean() < 1.5
