@@ -1,4 +1,4 @@
-"""The embedded runner: every deployment in one ``prefect.serve`` (what ``reelflow serve`` starts).
+"""The embedded runner: every deployment in one Prefect runner (what ``reelflow serve`` starts).
 
 Run as ``python -m deployments.serve``. The runner asks Prefect for new runs every ``POLL_SECONDS`` (Prefect's
 default of 10 s, or the 1 s its integer setting allows, added on average half that to every job), runs as many at
@@ -15,10 +15,13 @@ daily on ``REELFLOW_RETENTION_CRON`` (flows/retention.py).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
-from prefect import serve
-from prefect.deployments.runner import RunnerDeployment
+from prefect import Flow
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron, Schedule
 
 from core.settings import Settings, get_settings
@@ -63,21 +66,24 @@ def batch_schedules(settings: Settings) -> list[Schedule]:
         raise ValueError(f"REELFLOW_BATCH_SCHEDULE={cron!r} is not a valid cron expression: {exc}") from exc
 
 
-def deployments(settings: Settings) -> list[RunnerDeployment]:
-    """Every deployment the runner serves, with the same names as prefect.yaml's."""
+def deployments(settings: Settings) -> list[tuple[Flow[Any, Any], dict[str, Any]]]:
+    """Every deployment the runner serves, as (flow, deployment options), with the same names as prefect.yaml's."""
     return [
-        narrative.to_deployment(name=NARRATIVE_DEPLOYMENT, tags=["reelflow"], description="Narrated video from lines"),
-        movie.to_deployment(name=MOVIE_DEPLOYMENT, tags=["reelflow"], description="Exact-length movie from one prompt"),
-        deliver_webhook.to_deployment(name=DELIVER_WEBHOOK_DEPLOYMENT, tags=["reelflow"],
-                                      description="Signed, retried terminal webhook of one request"),
-        batch.to_deployment(name=BATCH_DEPLOYMENT, tags=["reelflow"], description="One job per manifest line",
-                            schedules=batch_schedules(settings)),
-        retention.to_deployment(name=RETENTION_DEPLOYMENT, tags=["reelflow"], cron=settings.retention_cron,
-                                description="Daily: delete what is older than REELFLOW_RETENTION_DAYS"),
+        (narrative, {"name": NARRATIVE_DEPLOYMENT, "description": "Narrated video from lines"}),
+        (movie, {"name": MOVIE_DEPLOYMENT, "description": "Exact-length movie from one prompt"}),
+        (deliver_webhook, {"name": DELIVER_WEBHOOK_DEPLOYMENT,
+                           "description": "Signed, retried terminal webhook of one request"}),
+        (batch, {"name": BATCH_DEPLOYMENT, "description": "One job per manifest line",
+                 "schedules": batch_schedules(settings)}),
+        (retention, {"name": RETENTION_DEPLOYMENT, "cron": settings.retention_cron,
+                     "description": "Daily: delete what is older than REELFLOW_RETENTION_DAYS"}),
     ]
 
 
 def main() -> None:
+    """Serve every deployment. The flows are added to the runner as objects (``Runner.add_flow``), not as
+    deployments alone (what ``prefect.serve`` does): then a flow run starts from the flow already in memory, in a
+    process forked from the warm forkserver, instead of ``python -m prefect.engine`` importing everything again."""
     settings = get_settings()
     try:
         served = deployments(settings)
@@ -86,7 +92,11 @@ def main() -> None:
     install_warm_start()
     ensure_crash_automation()
     start_in_background()
-    serve(*served, limit=settings.runner_limit, query_seconds=POLL_SECONDS)
+    runner = Runner(limit=settings.runner_limit, query_seconds=POLL_SECONDS)
+    for served_flow, options in served:
+        runner.add_flow(served_flow, tags=["reelflow"], **options)
+    with contextlib.suppress(KeyboardInterrupt, TerminationSignal):
+        asyncio.run(runner.start())
 
 
 if __name__ == "__main__":

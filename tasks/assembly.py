@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 from prefect import task
@@ -18,11 +19,11 @@ from prefect import task
 from core.edits import EditPlan
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
-from media.assemble import concat_clips, extract_poster
+from media.assemble import clip_videos, concat_clips, extract_poster
 from media.audio import build_narration, level_scene
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
 from media.mix import MusicBed
-from media.probe import probe
+from media.probe import VideoStream, probe
 from tasks.common import RENDERER_VERSION, asset_cache, renderer_of, storage, stored, workdir
 from tasks.music import MusicBedAsset
 from tasks.video import RenderedScene
@@ -89,11 +90,25 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
         bed = MusicBed(store.local_copy(music.key, tmp), music.volume) if music else None
         audio = build_narration(segments, tmp / "narration.m4a", music=bed, target_lufs=TARGET_LUFS,
                                 true_peak=TRUE_PEAK, known_peak=max(peaks) if peaks else None)
-        final = concat_clips(clips, tmp / "final.mp4", audio=audio)
+        final = concat_clips(clips, tmp / "final.mp4", audio=audio, videos=_videos(scenes, clips))
         _describe(final, key, tmp)
         return final
 
     return stored(key, join, task="assemble", beside=(_poster_key(key), _facts_key(key)))
+
+
+def _videos(scenes: list[RenderedScene], clips: list[Path]) -> list[VideoStream | None]:
+    """The clips' video parameters for the concat check: stored beside each clip at its first join, so a join of
+    mostly known clips (an edit) probes only the new ones."""
+    store = storage()
+    keys = [s.clip.rsplit(".", 1)[0] + ".video.json" for s in scenes]
+    known = [json.loads(store.get_bytes(k)) if store.exists(k) else None for k in keys]
+    missing = [i for i, facts in enumerate(known) if facts is None]
+    for i, video in zip(missing, clip_videos([clips[i] for i in missing]), strict=True):
+        if video is not None:
+            store.put_bytes(keys[i], json.dumps(asdict(video)).encode())
+        known[i] = asdict(video) if video else None
+    return [VideoStream(**facts) if facts else None for facts in known]
 
 
 def _poster_key(key: str) -> str:
