@@ -25,6 +25,7 @@ from prefect.runner import Runner
 from prefect.schedules import Cron, Schedule
 
 from core.settings import Settings, get_settings
+from deployments.warm_start import in_memory
 from deployments.warm_start import install as install_warm_start
 from flows.batch import batch
 from flows.movie import movie
@@ -94,7 +95,7 @@ def main() -> None:
     start_in_background()
     runner = Runner(limit=settings.runner_limit, query_seconds=POLL_SECONDS)
     for served_flow, options in served:
-        runner.add_flow(served_flow, tags=["reelflow"], **options)
+        runner.add_flow(in_memory(served_flow), tags=["reelflow"], **options)
     with contextlib.suppress(KeyboardInterrupt, TerminationSignal):
         asyncio.run(runner.start())
 

@@ -14,6 +14,12 @@ name; :func:`install` hands it the forkserver context instead, at that one call 
 Prefect already passes everything a flow-run process needs (environment, settings, serialised context, the flow) in
 the process's arguments, so a forked process runs the flow exactly as a spawned one would.
 
+A flow handed over in memory reaches the forked process pickled by value (cloudpickle: the module attribute of its
+name is the ``Flow``, not the function), with only the globals its code uses. Annotations written as strings
+(``from __future__ import annotations``) would then name classes the process cannot find when Prefect validates the
+parameters ("``NarrativeModel`` is not fully defined"); :func:`in_memory` evaluates them first, in the flow's own
+module, so they travel as the classes themselves.
+
 Work-pool workers (scale-out) start flow runs with ``python -m prefect.engine`` and are not affected.
 """
 
@@ -23,9 +29,11 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
+import typing
 from typing import Any
 
 import prefect.flow_engine
+from prefect import Flow
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +68,10 @@ def install(preload: list[str] | None = None) -> None:
     context.set_forkserver_preload(PRELOAD if preload is None else preload)
     multiprocessing.forkserver.ensure_running()
     prefect.flow_engine.multiprocessing = _ForkserverMultiprocessing(context)  # type: ignore[assignment]
+
+
+def in_memory(flow: Flow[Any, Any]) -> Flow[Any, Any]:
+    """``flow`` with its parameter and return annotations evaluated to the objects they name (see the module
+    docstring), ready to be run from memory in another process."""
+    flow.fn.__annotations__ = typing.get_type_hints(flow.fn, include_extras=True)
+    return flow

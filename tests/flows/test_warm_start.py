@@ -21,13 +21,13 @@ def test_a_flow_run_process_is_forked_from_the_forkserver_and_completes(
     warm_start.install(["tests.flows.warm_flow"])
     out = tmp_path / "ran-in.txt"
     with get_client(sync_client=True) as client:
-        run = client.create_flow_run(note_process, parameters={"out": str(out)})
-        process = prefect.flow_engine.run_flow_in_subprocess(note_process, flow_run=run)
+        run = client.create_flow_run(note_process, parameters={"where": {"out": str(out)}})
+        process = prefect.flow_engine.run_flow_in_subprocess(warm_start.in_memory(note_process), flow_run=run)
         process.join(120)
         state = client.read_flow_run(run.id).state
     assert process.exitcode == 0
     assert state is not None
     assert state.is_completed(), state
-    pid, parent = (int(part) for part in out.read_text().split())
+    parent = int(out.read_text().split()[1])
     assert parent != os.getpid()  # not a child of this process: forked by the forkserver
     assert type(process).__name__ == "ForkServerProcess"

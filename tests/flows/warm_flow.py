@@ -1,5 +1,6 @@
-"""A flow for tests/flows/test_warm_start.py: it notes which process ran it (an importable module, as the
-runner's flows are, so a forked flow-run process finds it among the forkserver's imports)."""
+"""A flow for tests/flows/test_warm_start.py: it notes which process ran it. Like the job flows, it is an importable
+module with string annotations (``from __future__``) naming a pydantic model, the case that needs
+``deployments.warm_start.in_memory`` before a forked process can validate its parameters."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import os
 from pathlib import Path
 
 from prefect import flow
+from pydantic import BaseModel
+
+
+class Where(BaseModel):
+    out: str
 
 
 @flow(name="warm-start-probe")
-def note_process(out: str) -> None:
-    Path(out).write_text(f"{os.getpid()} {os.getppid()}")
+def note_process(where: Where) -> None:
+    Path(where.out).write_text(f"{os.getpid()} {os.getppid()}")
