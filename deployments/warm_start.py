@@ -67,7 +67,7 @@ def install(preload: list[str] | None = None) -> None:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD if preload is None else preload)
     multiprocessing.forkserver.ensure_running()
-    prefect.flow_engine.multiprocessing = _ForkserverMultiprocessing(context)  # type: ignore[assignment]
+    prefect.flow_engine.multiprocessing = _ForkserverMultiprocessing(context)  # type: ignore[attr-defined,assignment]
 
 
 def in_memory(flow: Flow[Any, Any]) -> Flow[Any, Any]:
