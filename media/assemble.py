@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.errors import RenderError
 from media.ffmpeg import atomic_output, file_arg, run
-from media.probe import probe
+from media.probe import VideoStream, probe
 
 
 def _concat_line(path: Path) -> str:
@@ -24,10 +24,17 @@ def _concat_line(path: Path) -> str:
     return f"file '{quoted}'\n"
 
 
-def _check_compatible(clips: Sequence[Path]) -> None:
-    """Every clip's video parameters equal the first's (probed a few at a time: each probe is an ffmpeg start)."""
+def clip_videos(clips: Sequence[Path]) -> list[VideoStream | None]:
+    """Each clip's video parameters, probed a few at a time (each probe is an ffmpeg start)."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        videos = list(pool.map(lambda clip: probe(clip).video, clips))
+        return list(pool.map(lambda clip: probe(clip).video, clips))
+
+
+def _check_compatible(clips: Sequence[Path], videos: Sequence[VideoStream | None] | None = None) -> None:
+    """Every clip's video parameters equal the first's (``videos``: already probed, else probed here)."""
+    videos = clip_videos(clips) if videos is None else videos
+    if len(videos) != len(clips):
+        raise RenderError(f"concat failed: {len(videos)} clip descriptions for {len(clips)} clips")
     first = videos[0]
     if first is None:
         raise RenderError(f"concat failed: {clips[0].name} has no video stream")
@@ -36,15 +43,18 @@ def _check_compatible(clips: Sequence[Path]) -> None:
             raise RenderError(f"concat failed: {clip.name} ({video}) does not match {clips[0].name} ({first})")
 
 
-def concat_clips(clips: Sequence[Path], out: Path, audio: Path | None = None) -> Path:
+def concat_clips(clips: Sequence[Path], out: Path, audio: Path | None = None,
+                 videos: Sequence[VideoStream | None] | None = None) -> Path:
     """Join video-only clips end to end by stream copy (no re-encode); they must share codec, size, fps, pix_fmt.
 
     With ``audio``, the track is muxed in the same command (as :func:`mux` does): one pass over the film, not two.
+    ``videos``: the clips' parameters when known (:func:`clip_videos` of an earlier join), so they are compared
+    without probing every clip again.
     """
     if not clips:
         raise RenderError("concat failed: no clips")
     clips = [Path(clip) for clip in clips]
-    _check_compatible(clips)
+    _check_compatible(clips, videos)
     out = Path(out)
     with atomic_output(out) as tmp:
         listing = tmp.with_suffix(".txt")

@@ -9,7 +9,15 @@ look-ahead limiter (``alimiter``, 4x oversampled) catch the few peaks above it; 
 costs well under 0.5 LU. We measured this at ~40 % of the CPU of two-pass ``loudnorm``, which works at
 192 kHz throughout and falls back to its dynamic mode for typical TTS peaks anyway; it also has no trouble with
 silence (no gain at all). The track is encoded to AAC once, at the end, so the only lossy step is the one the
-viewer hears.
+viewer hears; with ffmpeg's ``fast`` AAC coder, a quarter of the CPU of its default ``twoloop`` search (measured
+0.63 s vs 2.51 s for 51 s of narration) and closer to the source (waveform SNR 42.5 dB vs 25.6 dB at 128 kb/s).
+
+Levelling is done per scene (:func:`level_scene`): each scene's narration, cut to its scene's length, is brought to
+the target on its own (gain, and the limiter if its peaks need it) and stored as a lossless piece, so a video whose
+scenes were levelled before (an edit that changed one scene) only levels what changed. The whole track is then
+the pieces back to back, measured once more without the costly true-peak meter (the pieces' true peaks are known)
+and nudged by the small gain that puts the whole exactly on target; the limiter runs on the whole track only when
+that nudge would push a known peak over the ceiling.
 """
 
 from __future__ import annotations
@@ -41,6 +49,11 @@ AUDIO_BITRATE = "128k"
 LIMITER_RATE = 4 * SAMPLE_RATE
 #: AAC adds a little overshoot; this much headroom keeps the true peak of the encoded file under the ceiling.
 AAC_PEAK_MARGIN_DB = 0.5
+#: How far under the target the whole track may stay rather than run the limiter over all of it (the output rule
+#: is the target ±1 LU; pieces levelled on their own land within a few tenths of it).
+NUDGE_SLACK_LU = 0.5
+#: ffmpeg's AAC coder for the one lossy encode (see the module docstring).
+AAC_CODER = "fast"
 #: Integrated loudness at or below the EBU R128 absolute gate means "no programme": nothing to normalise.
 SILENCE_LUFS = -70.0
 
@@ -87,9 +100,10 @@ def _joined(segments: Sequence[tuple[Path | None, float]]) -> Any:
     return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=0, a=1)
 
 
-def _measure(track: Any, what: str) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of a track graph, as the final mix will have it."""
-    graph = track.filter("ebur128", peak="true", framelog="verbose").output("-", f="null")
+def _measure(track: Any, what: str, peak: str = "true") -> tuple[float, float]:
+    """(integrated LUFS, peak) of a track graph, as the final mix will have it; ``peak="sample"`` skips the 4x
+    oversampling of the true-peak meter when the true peak is known otherwise."""
+    graph = track.filter("ebur128", peak=peak, framelog="verbose").output("-", f="null")
     return parse_ebur128(run(graph, what=what))
 
 
@@ -121,10 +135,16 @@ def _program(segments: Sequence[tuple[Path | None, float]], music: MusicBed | No
 
 
 def _plan(segments: Sequence[tuple[Path | None, float]], music: MusicBed | None, target_lufs: float,
-          true_peak: float) -> _Plan:
+          true_peak: float, known_peak: float | None = None) -> _Plan:
     """Measure, then decide the gains. With music: the narration is brought to the target first (so the ducking
-    keys on a known level), the bed is set by its volume, and the mix as a whole is measured again."""
-    integrated, peak = _measure(_joined(segments), "measure narration loudness")
+    keys on a known level), the bed is set by its volume, and the mix as a whole is measured again.
+
+    ``known_peak``: the narration's true peak when it is known (levelled pieces), so only its loudness is measured.
+    """
+    if known_peak is None:
+        integrated, peak = _measure(_joined(segments), "measure narration loudness")
+    else:
+        integrated, peak = _measure(_joined(segments), "measure narration loudness", peak="sample")[0], known_peak
     plan = _Plan(0.0, 0.0, 0.0, False)
     if music is not None:
         voice_db = target_lufs - integrated if _audible(integrated) else 0.0
@@ -134,8 +154,11 @@ def _plan(segments: Sequence[tuple[Path | None, float]], music: MusicBed | None,
         log.info("narration is silent (%.1f LUFS): not normalising", integrated)
         return plan
     gain = target_lufs - integrated
+    ceiling = true_peak - AAC_PEAK_MARGIN_DB
+    if gain > 0 and peak + gain > ceiling and target_lufs - (integrated + max(0.0, ceiling - peak)) <= NUDGE_SLACK_LU:
+        gain = max(0.0, ceiling - peak)  # levelled pieces: a nudge short of the ceiling lands close enough
     log.debug("programme %.1f LUFS / %.1f dBTP: gain %+.1f dB", integrated, peak, gain)
-    return replace(plan, final_db=gain, limit=peak + gain > true_peak - AAC_PEAK_MARGIN_DB)
+    return replace(plan, final_db=gain, limit=peak + gain > ceiling)
 
 
 def _finished(track: Any, plan: _Plan, true_peak: float) -> Any:
@@ -161,18 +184,23 @@ def build_narration(
     target_lufs: float = -16.0,
     true_peak: float = -1.0,
     music: MusicBed | None = None,
+    known_peak: float | None = None,
 ) -> Path:
     """Join per-scene narration WAVs (``None`` = a silent scene) into one loudness-normalised AAC 48 kHz stereo
     track whose length is exactly the sum of the scene durations (to the sample). With ``music`` (a bed fitted to
     that length, see :mod:`media.music_fit`), the bed plays under the narration, ducked while it speaks, and the
-    mix as a whole meets the loudness target."""
+    mix as a whole meets the loudness target.
+
+    ``known_peak``: the segments' true peak (dBTP) when they are pieces from :func:`level_scene` (the highest of
+    theirs), so the whole track is measured without the true-peak meter."""
     out = Path(out)
-    plan = _plan(segments, music, target_lufs, true_peak)
+    plan = _plan(segments, music, target_lufs, true_peak, known_peak)
     track = _finished(_program(segments, music, plan), plan, true_peak)
     with atomic_output(out) as tmp:
         encode = track.filter("atrim", end_sample=_total(segments)).output(
             file_arg(tmp),
             acodec="aac",
+            aac_coder=AAC_CODER,
             audio_bitrate=AUDIO_BITRATE,
             ar=SAMPLE_RATE,
             ac=2,
@@ -180,6 +208,35 @@ def build_narration(
         )
         run(encode, what="encode narration")
     return out
+
+
+@dataclass(frozen=True)
+class Levelled:
+    """What :func:`level_scene` made: the piece's integrated loudness (LUFS; ``SILENCE_LUFS`` or below for a
+    silent piece) and its true peak (dBTP, ``-inf`` for silence), both after levelling."""
+
+    lufs: float
+    peak: float
+
+
+def level_scene(voice: Path, seconds: float, out: Path, *, target_lufs: float = -16.0,
+                true_peak: float = -1.0) -> Levelled:
+    """One scene's narration as it will play (48 kHz stereo, padded or trimmed to exactly ``seconds``), brought to
+    ``target_lufs`` on its own, peaks held under the ceiling by the oversampled limiter only if they need it, and
+    written losslessly (FLAC) to ``out``: a piece :func:`build_narration` joins without levelling it again."""
+    samples = round(seconds * SAMPLE_RATE)
+    if samples <= 0:
+        raise RenderError(f"level narration failed: scene duration {seconds}s is not positive")
+    piece = [(Path(voice), seconds)]
+    integrated, peak = _measure(_joined(piece), f"measure narration loudness of {Path(voice).name}")
+    gain = target_lufs - integrated if _audible(integrated) else 0.0
+    ceiling = true_peak - AAC_PEAK_MARGIN_DB
+    plan = _Plan(0.0, 0.0, gain, peak + gain > ceiling)
+    with atomic_output(Path(out)) as tmp:
+        encode = _finished(_joined(piece), plan, true_peak).filter("atrim", end_sample=samples).output(
+            file_arg(tmp), f="flac", acodec="flac", sample_fmt="s16", ar=SAMPLE_RATE, ac=2)
+        run(encode, what="level narration")
+    return Levelled(lufs=integrated + gain, peak=min(peak + gain, ceiling))
 
 
 def render_stems(

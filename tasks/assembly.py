@@ -1,9 +1,17 @@
 """The whole video: scene clips joined by stream copy, one narration track (with the music bed ducked under it when
-the job has music), then the published files."""
+the job has music), then the published files.
+
+The narration track is built from per-scene levelled pieces (``media.audio.level_scene``), each a content-addressed
+asset of its narration and its scene's length: a job whose scenes were levelled before (an edit that changed one
+scene, a rerun) levels only the scenes that are new, and the whole track is a join of stored pieces plus one small
+gain.
+"""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 from prefect import task
@@ -11,14 +19,20 @@ from prefect import task
 from core.edits import EditPlan
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
-from media.assemble import concat_clips, extract_poster
-from media.audio import build_narration
+from media.assemble import clip_videos, concat_clips, extract_poster
+from media.audio import build_narration, level_scene
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
 from media.mix import MusicBed
-from media.probe import probe
+from media.probe import VideoStream, probe
 from tasks.common import RENDERER_VERSION, asset_cache, renderer_of, storage, stored, workdir
 from tasks.music import MusicBedAsset
 from tasks.video import RenderedScene
+
+#: How the narration track is made (2: per-scene levelled pieces, one AAC encode with the fast coder); part of the
+#: assembly key, so a video joined the earlier way is joined again rather than reused.
+NARRATION = "2"
+#: Loudness every piece is levelled to, and the true-peak ceiling (DESIGN.md §7).
+TARGET_LUFS, TRUE_PEAK = -16.0, -1.0
 
 
 def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
@@ -26,8 +40,38 @@ def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
     bed = {"music": music.key, "volume": music.volume} if music else {}  # absent: keys from before music stay put
     return content_key(
         "assembly", "mp4", clips=[s.clip for s in scenes], durations=[s.duration for s in scenes],
-        audio=[v.wav if v else None for v in voices], renderer=RENDERER_VERSION, **bed,
+        audio=[v.wav if v else None for v in voices], renderer=RENDERER_VERSION, narration=NARRATION, **bed,
     )
+
+
+def levelled_key(voice: VoiceAsset, seconds: float) -> str:
+    """A scene's levelled narration: its narration file at its scene's exact length (in samples), at the target."""
+    return content_key("levelled", "flac", wav=voice.wav, samples=round(seconds * 48_000), lufs=TARGET_LUFS,
+                       peak=TRUE_PEAK, renderer=RENDERER_VERSION)
+
+
+def _levelled(voice: VoiceAsset, seconds: float) -> tuple[str, float]:
+    """The scene's levelled piece (made only when not stored yet) and its true peak (dBTP)."""
+    store = storage()
+    key = levelled_key(voice, seconds)
+    facts_key = key.rsplit(".", 1)[0] + ".json"
+
+    def level(tmp: Path) -> Path:
+        made = level_scene(store.local_copy(voice.wav, tmp), seconds, tmp / "levelled.flac",
+                           target_lufs=TARGET_LUFS, true_peak=TRUE_PEAK)
+        store.put_bytes(facts_key, json.dumps({"lufs": made.lufs, "peak": made.peak}).encode())
+        return tmp / "levelled.flac"
+
+    stored(key, level, task="assemble", beside=(facts_key,))
+    return key, float(json.loads(store.get_bytes(facts_key))["peak"])
+
+
+def levelled_pieces(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> list[tuple[str, float] | None]:
+    """Every narrated scene's levelled piece and peak (None for a silent scene), missing ones made two at a time."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        made = {i: pool.submit(_levelled, v, s.duration) for i, (s, v) in enumerate(zip(scenes, voices, strict=True))
+                if v is not None}
+        return [made[i].result() if i in made else None for i in range(len(scenes))]
 
 
 @task(name="assemble", task_run_name="assemble", cache_key_fn=asset_cache(assembly_key))
@@ -39,17 +83,32 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
 
     def join(tmp: Path) -> Path:
         clips = [store.local_copy(s.clip, tmp) for s in scenes]
-        segments = [
-            (store.local_copy(v.wav, tmp) if v else None, s.duration)
-            for s, v in zip(scenes, voices, strict=True)
-        ]
+        pieces = levelled_pieces(scenes, voices)
+        segments = [(store.local_copy(p[0], tmp) if p else None, s.duration) for s, p in zip(scenes, pieces,
+                                                                                             strict=True)]
+        peaks = [p[1] for p in pieces if p]
         bed = MusicBed(store.local_copy(music.key, tmp), music.volume) if music else None
-        audio = build_narration(segments, tmp / "narration.m4a", music=bed)
-        final = concat_clips(clips, tmp / "final.mp4", audio=audio)
+        audio = build_narration(segments, tmp / "narration.m4a", music=bed, target_lufs=TARGET_LUFS,
+                                true_peak=TRUE_PEAK, known_peak=max(peaks) if peaks else None)
+        final = concat_clips(clips, tmp / "final.mp4", audio=audio, videos=_videos(scenes, clips))
         _describe(final, key, tmp)
         return final
 
     return stored(key, join, task="assemble", beside=(_poster_key(key), _facts_key(key)))
+
+
+def _videos(scenes: list[RenderedScene], clips: list[Path]) -> list[VideoStream | None]:
+    """The clips' video parameters for the concat check: stored beside each clip at its first join, so a join of
+    mostly known clips (an edit) probes only the new ones."""
+    store = storage()
+    keys = [s.clip.rsplit(".", 1)[0] + ".video.json" for s in scenes]
+    known = [json.loads(store.get_bytes(k)) if store.exists(k) else None for k in keys]
+    missing = [i for i, facts in enumerate(known) if facts is None]
+    for i, video in zip(missing, clip_videos([clips[i] for i in missing]), strict=True):
+        if video is not None:
+            store.put_bytes(keys[i], json.dumps(asdict(video)).encode())
+        known[i] = asdict(video) if video else None
+    return [VideoStream(**facts) if facts else None for facts in known]
 
 
 def _poster_key(key: str) -> str:

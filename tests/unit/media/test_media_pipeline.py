@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysubs2
 import pytest
 from PIL import Image
 
-from media.assemble import concat_clips, extract_poster, mux
+from core.errors import RenderError
+from media.assemble import clip_videos, concat_clips, extract_poster, mux
 from media.audio import build_narration
 from media.captions import Cue, Word, group_words, offset_cues, write_scene_ass, write_sidecars
 from media.ffmpeg import run
@@ -150,3 +151,13 @@ def test_concat_copies_without_reencoding(film: Film) -> None:
         assert mine[1:] == clip[1:]
         assert 0 <= mine[0][0] - clip[0][0] <= 64
         offset += len(clip)
+
+
+def test_known_clip_parameters_are_checked_without_probing(film: Film, tmp_path: Path) -> None:
+    """A join given the clips' parameters (stored at an earlier join) still refuses clips that do not match."""
+    known = clip_videos(film.clips)
+    joined = concat_clips(film.clips, tmp_path / "known.mp4", videos=known)
+    assert stream_durations(joined)[0] == pytest.approx(stream_durations(film.joined)[0])
+    other = [replace(known[0], width=known[0].width + 2), *known[1:]] if known[0] else known
+    with pytest.raises(RenderError, match="does not match"):
+        concat_clips(film.clips, tmp_path / "mismatch.mp4", videos=list(reversed(other)))
