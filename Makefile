@@ -31,8 +31,11 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy core media providers reelflow_client
 
+# Two workers (CI has 2 cores): tests/scheduling.py makes each module one unit of work (all e2e modules on the
+# session stack one unit, so that stack starts once) and starts the long e2e units first.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

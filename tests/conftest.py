@@ -13,7 +13,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from core.settings import get_settings  # noqa: E402
 
-pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes on local ports (tests/fakes/)
+# vendor fakes on local ports (tests/fakes/); how `make test` groups and orders tests for its two xdist workers
+pytest_plugins = ["tests.fakes.fixtures", "tests.scheduling"]
 
 _CLEARED_PREFIXES = ("REELFLOW_",)
 _CLEARED_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "GEMINI_API_KEY",

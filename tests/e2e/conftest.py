@@ -1,4 +1,8 @@
-"""The real stack, once per session: embedded PostgreSQL, Prefect server, runner and API on free ports."""
+"""The real stack, once for the e2e package: embedded PostgreSQL, Prefect server, runner and API on free ports.
+
+Package-scoped, not session-scoped: it stops when a run (or an xdist worker) leaves tests/e2e, instead of idling
+beside the unit tests that follow (its runner, dispatcher and reconciler poll every second).
+"""
 
 from __future__ import annotations
 
@@ -37,14 +41,14 @@ STACK_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
     with start_stack(data, STACK_ENV) as s:
         yield s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.api_url, headers={"API_KEY": KEY_A}, timeout=30) as client:
         yield client

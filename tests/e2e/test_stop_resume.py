@@ -1,14 +1,16 @@
 """A stop is not a cancel: ``reelflow serve`` stopped mid-job (Ctrl-C, or SIGTERM) and started again on the same
 data dir finishes the job, generating each still and voice once, with one COMPLETED callback and no CANCELLED.
 
-Needs its own stack (it stops and restarts it); each round is one 8-scene narrative on the local renderers.
+Needs its own stack (it stops and restarts it). The rounds run one after the other on one data dir: each stops the
+stack that is running and starts the next, so only the first start pays for a fresh cluster and Prefect's
+migrations. Each round is one 8-scene narrative on the local renderers, its lines its own (nothing cached by the
+round before).
 """
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +21,21 @@ from tests.e2e.receiver import Receiver, running
 from tests.e2e.stack import Stack, start_stack
 
 pytestmark = pytest.mark.e2e
-LINES = [f"Scene {i}: a paper boat drifts past the mill." for i in range(1, 9)]
+
+
+def lines(round_name: str) -> list[str]:
+    return [f"Scene {i}: a paper boat drifts past the {round_name} mill." for i in range(1, 9)]
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Stack]]:
+    """The module's stacks, latest last: a round stops the latest and appends the one it starts on the same data
+    dir. Whatever is still running at the end is stopped (a no-op for a stack a failed round already stopped)."""
+    started = [start_stack(tmp_path_factory.mktemp("stop-resume"), STACK_ENV)]
+    try:
+        yield started
+    finally:
+        started[-1].stop()
 
 
 @pytest.fixture
@@ -41,20 +57,22 @@ def client(stack: Stack) -> httpx.Client:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_stopped_mid_job_resumes_after_restart(tmp_path: Path, receiver: Receiver, sig: signal.Signals) -> None:
-    data = tmp_path / "data"
+def test_stopped_mid_job_resumes_after_restart(stacks: list[Stack], receiver: Receiver, sig: signal.Signals) -> None:
+    stack = stacks[-1]
     seen: list[dict[str, Any]] = []
-    with start_stack(data, STACK_ENV) as stack, client(stack) as api:
-        response = api.post("/v1/video/create_narrative", json={**narrative_body(LINES), "webhookUrl": receiver.url})
+    with client(stack) as api:
+        response = api.post("/v1/video/create_narrative",
+                            json={**narrative_body(lines(sig.name)), "webhookUrl": receiver.url})
         assert response.status_code == 200, response.text
         request_id = response.json()["request_id"]
         before = poll(api, request_id, lambda b: b["progress"] >= 25 or terminal(b), seen=seen)
         assert not terminal(before), "the job ended before the stack could be stopped"
-        stack.stop(sig)  # raises if the stop hangs or leaves a process behind
-    with start_stack(data, STACK_ENV) as stack, client(stack) as api:
+    stack.stop(sig)  # raises if the stop hangs or leaves a process behind
+    stacks.append(start_stack(stack.data_dir, STACK_ENV))
+    with client(stacks[-1]) as api:
         body = poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("status") == "delivered",
                     seen=seen)
-        states = task_runs(stack, request_id)
+        states = task_runs(stacks[-1], request_id)
     assert body["status"] == "COMPLETED", body
     assert all(b["status"] != "CANCELLED" for b in seen)
     for prefix in ("image-", "voice-"):
