@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks.loadgen import Connection
+
 CLIENTS = 50
 PER_CLIENT = 10
 DRAIN = 500
@@ -44,14 +46,6 @@ def _summary(name: str, values: list[float]) -> dict[str, float]:
             f"{name}_p99_ms": round(_pct(values, .99) * MS, 1)}
 
 
-async def _timed(call: Awaitable[httpx.Response], into: list[float]) -> httpx.Response:
-    """Await one request (a coroutine only starts when awaited, so the clock starts with it)."""
-    start = time.perf_counter()
-    response = await call
-    into.append(time.perf_counter() - start)
-    return response.raise_for_status()
-
-
 async def _everyone(client: Callable[[], Awaitable[None]]) -> float:
     """Run CLIENTS copies of ``client`` at once; the wall time."""
     start = time.perf_counter()
@@ -66,18 +60,16 @@ def _bare_prefect(prefect_api: str, deployment: str, made: list[str]) -> dict[st
     body = {"parameters": {"request": {"input": {**BODY["input"], "aspect_ratio": "16:9"}}}, "tags": ["bench"]}
 
     async def create_then_read() -> None:
-        async with httpx.AsyncClient(base_url=prefect_api, timeout=120) as http:
+        async with Connection(prefect_api) as http:
             for _ in range(PER_CLIENT):
-                run = (await _timed(http.post(f"/deployments/{deployment}/create_flow_run", json=body),
-                                    creates)).json()
+                run = await http.timed(creates, "POST", f"/deployments/{deployment}/create_flow_run", json_body=body)
                 made.append(run["id"])
-                await _timed(http.get(f"/flow_runs/{run['id']}"), reads)
+                await http.timed(reads, "GET", f"/flow_runs/{run['id']}")
 
     async def create_only() -> None:
-        async with httpx.AsyncClient(base_url=prefect_api, timeout=120) as http:
+        async with Connection(prefect_api) as http:
             for _ in range(PER_CLIENT):
-                run = (await _timed(http.post(f"/deployments/{deployment}/create_flow_run", json=body),
-                                    only)).json()
+                run = await http.timed(only, "POST", f"/deployments/{deployment}/create_flow_run", json_body=body)
                 made.append(run["id"])
 
     asyncio.run(_everyone(create_then_read))
@@ -90,12 +82,12 @@ def _our_api(api: str, key: str, made: list[str]) -> dict[str, float]:
     statuses: list[float] = []
 
     async def client() -> None:
-        async with httpx.AsyncClient(base_url=api, headers={"API_KEY": key}, timeout=120) as http:
+        async with Connection(api, {"API_KEY": key}) as http:
             for _ in range(PER_CLIENT):
-                response = await _timed(http.post("/v1/video/create_narrative", json=BODY), creates)
-                request_id = response.json()["request_id"]
+                request_id = (await http.timed(creates, "POST", "/v1/video/create_narrative", json_body=BODY))[
+                    "request_id"]
                 made.append(request_id)
-                await _timed(http.get("/v1/video/status", params={"request_id": request_id}), statuses)
+                await http.timed(statuses, "GET", "/v1/video/status", params={"request_id": request_id})
 
     wall = asyncio.run(_everyone(client))
     return {**_summary("create", creates), **_summary("status", statuses),
