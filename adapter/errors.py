@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import InvalidRequest, NotFound, ReelflowError
-from core.intake import AdmissionRefused, IntakeDown
+from core.intake import AdmissionRefused
+from core.intake_db import IntakeDown
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import ReelflowError
+from core.intake_db import driver
 from core.jobstate import ACTIVE, CANCELLED, IN_PROGRESS, PENDING, TERMINAL
 
 _ACTIVE_SQL = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
@@ -39,10 +38,6 @@ class AdmissionRefused(ReelflowError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class IntakeDown(ReelflowError):
-    """The intake database did not answer a hot-path statement (the API answers 503, as for SQLAlchemy's errors)."""
 
 
 @dataclass(frozen=True)
@@ -99,22 +94,6 @@ _SUBMIT = (
     "SELECT request_id, false FROM intake WHERE $5::text IS NOT NULL AND key_id = $2 AND idempotency_key = $5")
 
 
-@asynccontextmanager
-async def _driver(engine: AsyncEngine, pool: asyncpg.Pool | None) -> AsyncIterator[Any]:
-    """An asyncpg connection for the API's hot paths: one statement is one round trip, where SQLAlchemy would wrap
-    it in BEGIN and ROLLBACK (three) and spend ~0.6 ms of CPU on its pool per checkout. From ``pool`` (the API's,
-    ``core.intake_db.hot_pool``) when given, else the engine's own connection."""
-    try:
-        if pool is not None:
-            async with pool.acquire() as pg:
-                yield pg
-        else:
-            async with engine.connect() as conn:
-                yield (await conn.get_raw_connection()).driver_connection
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        raise IntakeDown(f"the intake database failed: {exc}") from exc
-
-
 async def submit(engine: AsyncEngine, *, key_id: str, kind: str, parameters: dict[str, Any],
                  idempotency: str | None, webhook: bool, limit: int | None,
                  tags: tuple[str, ...] = (), pool: asyncpg.Pool | None = None) -> tuple[str, bool]:
@@ -126,7 +105,7 @@ async def submit(engine: AsyncEngine, *, key_id: str, kind: str, parameters: dic
     the few milliseconds of the count and insert, so concurrent creates can never overshoot it.
     """
     request_id = str(uuid.uuid4())
-    async with _driver(engine, pool) as pg:
+    async with driver(engine, pool) as pg:
         found = await pg.fetchrow(_SUBMIT, request_id, key_id, kind, json.dumps(parameters), idempotency, webhook,
                                   json.dumps(list(tags)), limit)
     if found is not None:
@@ -196,16 +175,9 @@ async def read_queued(engine: AsyncEngine, request_id: str, key_id: str,
         uuid.UUID(request_id)
     except ValueError:
         return None
-    async with _driver(engine, pool) as pg:
+    async with driver(engine, pool) as pg:
         row = await pg.fetchrow(_READ_QUEUED, request_id, key_id)
     return (Row.of(row), int(row["ahead"])) if row else None
-
-
-async def ahead_of(engine: AsyncEngine, seq: int) -> int:
-    """How many requests (of every key) wait to be dispatched before this one."""
-    async with engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT count(*) FROM intake r WHERE phase IN ('QUEUED', 'DISPATCHING') "
-                                          "AND status = 'PENDING' AND seq < :s"), {"s": seq}) or 0)
 
 
 async def claim(engine: AsyncEngine, limit: int, lease: float) -> list[Row]:
@@ -314,12 +286,5 @@ async def page(engine: AsyncEngine, key_id: str, *, status: str | None, before: 
     return [Row.of(r) for r in rows]
 
 
-async def counts(engine: AsyncEngine) -> dict[str, int]:
-    """Rows per phase (benchmarks and operators)."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT phase, count(*) FROM intake GROUP BY phase"))).all()
-    return {str(phase): int(n) for phase, n in rows}
-
-
-__all__ = ["AdmissionRefused", "IntakeDown", "Row", "ahead_of", "cancel", "claim", "counts", "dispatched", "many",
-           "page", "read", "read_queued", "record", "release", "started", "submit", "unsettled"]
+__all__ = ["AdmissionRefused", "Row", "cancel", "claim", "dispatched", "many", "page", "read", "read_queued", "record",
+           "release", "started", "submit", "unsettled"]

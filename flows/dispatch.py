@@ -1,9 +1,10 @@
 """The dispatcher: intake rows → flow runs of their deployment, as fast as Prefect accepts them.
 
 A supervised child of ``reelflow serve`` and, for scale-out, ``reelflow dispatch`` (run as many as you like: rows
-are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease). Each claimed batch is created concurrently
-(``REELFLOW_DISPATCH_CONCURRENCY`` requests in flight): one create costs Prefect ≈ 40 ms of CPU, so creating them
-one by one would leave the server idle between round trips. Every run is created with Prefect's
+are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease). Each claimed batch is created with Prefect's bulk
+endpoint, ``BULK`` runs per request and per Prefect transaction (``REELFLOW_DISPATCH_CONCURRENCY`` requests in
+flight), and recorded with one UPDATE: a create per run costs Prefect a request, a transaction and a commit each, so
+one by one the drain could not keep up with the rate Prefect itself accepts creates. Every run is created with Prefect's
 ``idempotency_key`` = the request id, so a dispatcher that dies between creating a run and recording it (or two
 dispatchers whose leases overlapped) can never make two runs of one request. While Prefect is down the claimed rows
 go back to the queue and the dispatcher retries with a capped backoff; the API keeps accepting jobs meanwhile.
