@@ -73,7 +73,12 @@ class Connection:
     async def timed(self, into: list[float], method: str, path: str, **kw: Any) -> Any:
         """One request, its duration appended to ``into``; the decoded JSON body. Raises HttpError unless 2xx."""
         start = time.perf_counter()
-        status, body = await self.request(method, path, **kw)
+        try:
+            status, body = await self.request(method, path, **kw)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:  # the server dropped the connection: a new one
+            await self.__aexit__(None, None, None)
+            await self.__aenter__()
+            raise HttpError(f"{method} {path}: connection lost ({exc!r})") from exc
         into.append(time.perf_counter() - start)
         if not 200 <= status < 300:
             raise HttpError(f"{method} {path} answered {status}: {body[:300]!r}")
