@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     dispatch_batch: int = Field(default=100, ge=1, description="Intake rows one dispatcher claims at a time.")
     dispatch_concurrency: int = Field(default=2, ge=1, description="Bulk creates (50 runs each) a dispatcher keeps "
                                       "in flight.")
-    dispatch_nice: int = Field(default=10, ge=0, le=19, description="Niceness the dispatcher runs at (throughput "
-                               "work: the API's requests get the CPU first).")
+    dispatch_nice: int = Field(default=0, ge=0, le=19, description="Niceness the dispatcher lowers itself to "
+                               "(throughput work; 0: as the API).")
     runner_limit: int = Field(default=4, ge=1, description="Flow runs the embedded runner executes at once.")
     link_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a signed file link stays valid.")
     ui_link_ttl: int = Field(

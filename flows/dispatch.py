@@ -188,8 +188,9 @@ async def serve() -> None:
 
 
 def main() -> None:
-    """Lower our priority first (``REELFLOW_DISPATCH_NICE``): draining is throughput work, and on a machine it
-    shares with the API, each create or status that waits behind a dispatch pass is latency a caller sees."""
+    """Lower our priority first when asked (``REELFLOW_DISPATCH_NICE``): draining is throughput work, and on a
+    machine it shares with the API, each create or status that waits behind a dispatch pass is latency a caller
+    sees. Off by default: on a machine saturated by renders a niced dispatcher starves."""
     os.nice(get_settings().dispatch_nice)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per create would bury everything else
