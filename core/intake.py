@@ -192,17 +192,13 @@ async def claim(engine: AsyncEngine, limit: int, lease: float) -> list[Row]:
     return sorted((Row.of(r) for r in rows), key=lambda r: r.seq)
 
 
-async def dispatched(engine: AsyncEngine, runs: dict[str, str]) -> set[str]:
-    """Record each row's flow run (request id → flow run id) in one statement; the request ids whose cancel arrived
-    meanwhile (the caller must cancel those runs)."""
-    if not runs:
-        return set()
+async def dispatched(engine: AsyncEngine, request_id: str, flow_run_id: str) -> bool:
+    """Record the row's flow run; True when a cancel arrived meanwhile (the caller must cancel the run)."""
     async with engine.begin() as conn:
-        cancelled = (await conn.execute(text(
-            "UPDATE intake i SET phase = 'DISPATCHED', flow_run_id = d.f, dispatched = now(), claimed_until = NULL "
-            "FROM unnest(CAST(:r AS uuid[]), CAST(:f AS uuid[])) AS d(r, f) WHERE i.request_id = d.r "
-            "RETURNING i.request_id, i.cancel_requested"), {"r": list(runs), "f": list(runs.values())})).all()
-    return {str(request_id) for request_id, cancel in cancelled if cancel}
+        cancel = await conn.scalar(text(
+            "UPDATE intake SET phase = 'DISPATCHED', flow_run_id = :f, dispatched = now(), claimed_until = NULL "
+            "WHERE request_id = :r RETURNING cancel_requested"), {"r": request_id, "f": flow_run_id})
+    return bool(cancel)
 
 
 async def release(engine: AsyncEngine, request_ids: list[str]) -> None:
