@@ -22,8 +22,11 @@ def _known_keys() -> tuple[str, ...]:
     return tuple(api_keys(get_settings()))
 
 
-def caller_key_id(request: Request) -> str:
-    """The ``key_id`` of the caller's valid API key, or 400/401."""
+async def caller_key_id(request: Request) -> str:
+    """The ``key_id`` of the caller's valid API key, or 400/401.
+
+    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in its thread pool, a hand-off to
+    a worker thread and back on every request for a few microseconds of hashing."""
     supplied = request.headers.get("api_key")  # header names are case-insensitive: API_KEY and api_key alike
     if supplied is None or not supplied.strip():
         raise MissingApiKey("API_KEY header is missing or empty.")

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import InvalidRequest, NotFound, ReelflowError
 from core.intake import AdmissionRefused
+from core.intake_db import IntakeDown
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ def install_handlers(app: FastAPI) -> None:
                             headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(SQLAlchemyError)
-    async def intake_down(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    @app.exception_handler(IntakeDown)
+    async def intake_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("intake error on %s %s: %s", request.method, request.url.path, exc)
         return _message(503, "the job intake (PostgreSQL) is not reachable; try again shortly")
 

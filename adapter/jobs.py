@@ -14,6 +14,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import httpx
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapter.errors import Conflict, Unavailable
 from core import intake
 from core.errors import NotFound
-from core.intake_db import IntakeNotConfigured, intake_url, prepare
+from core.intake_db import IntakeNotConfigured, hot_pool, intake_url, prepare
 from core.jobstate import CANCELLED, COMPLETED, PENDING, is_terminal
 from core.links import result_with_links
 from core.settings import get_settings
@@ -63,6 +64,7 @@ class Jobs:
     def __init__(self, client: PrefectClient) -> None:
         self.client = client
         self._engine: AsyncEngine | None = None
+        self._pool: asyncpg.Pool | None = None  # creates and status reads: raw asyncpg, one round trip each
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
@@ -78,8 +80,11 @@ class Jobs:
         async with self._lock:
             if self._engine is None:
                 try:
-                    self._engine = await prepare(intake_url(get_settings()))
-                except (IntakeNotConfigured, OSError, SQLAlchemyError) as exc:
+                    url = intake_url(get_settings())
+                    engine = await prepare(url)
+                    self._pool = await hot_pool(url)
+                    self._engine = engine
+                except (IntakeNotConfigured, OSError, SQLAlchemyError, asyncpg.PostgresError) as exc:
                     raise Unavailable(f"{INTAKE_DOWN} ({exc})") from exc
             return self._engine
 
@@ -90,6 +95,8 @@ class Jobs:
         return self._engine
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         if self._engine is not None:
             await self._engine.dispose()
 
@@ -98,7 +105,7 @@ class Jobs:
         """Accept a job for ``deployment``; its request id once the row is committed (429 past the key's limit)."""
         request_id, _ = await intake.submit(await self._connect(), key_id=kid, kind=deployment, parameters=parameters,
                                             idempotency=idempotency, webhook=webhook,
-                                            limit=get_settings().max_active_per_key)
+                                            limit=get_settings().max_active_per_key, pool=self._pool)
         return request_id
 
     async def _row(self, request_id: str, kid: str) -> intake.Row:
@@ -122,7 +129,7 @@ class Jobs:
     async def status(self, request_id: str, kid: str, base_url: str) -> dict[str, Any]:
         """The ``/status`` body of the caller's request (404 for unknown ids and other keys' ids alike)."""
         _known_shape(request_id)
-        found = await intake.read_queued(await self._connect(), request_id, kid)
+        found = await intake.read_queued(await self._connect(), request_id, kid, self._pool)
         if found is None:
             raise NotFound(f"request {request_id} was not found.")
         row, ahead = found

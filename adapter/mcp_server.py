@@ -47,7 +47,7 @@ class RequireApiKey:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
-                caller_key_id(Request(scope))
+                await caller_key_id(Request(scope))
             except ApiError as exc:
                 await JSONResponse({"message": str(exc)}, status_code=exc.status_code)(scope, receive, send)
                 return

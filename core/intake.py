@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import ReelflowError
+from core.intake_db import driver
 from core.jobstate import ACTIVE, CANCELLED, IN_PROGRESS, PENDING, TERMINAL
 
 _ACTIVE_SQL = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
@@ -59,7 +61,8 @@ class Row:
 
     @classmethod
     def of(cls, row: Any) -> Row:
-        m = row._mapping
+        """From a SQLAlchemy row or an asyncpg record."""
+        m = row._mapping if hasattr(row, "_mapping") else row
         return cls(str(m["request_id"]), int(m["seq"]), m["key_id"], m["kind"], _json(m["parameters"]),
                    m["idempotency_key"], bool(m["webhook"]), m["created"], m["status"], m["phase"],
                    str(m["flow_run_id"]) if m["flow_run_id"] else None, bool(m["cancel_requested"]),
@@ -81,18 +84,45 @@ async def _existing(conn: AsyncConnection, key_id: str, idempotency: str) -> str
     return str(found) if found else None
 
 
+# One round trip for nearly every create: insert unless intake_admit (core.intake_db) refuses, or return the
+# request an idempotency key already names (an inserted row is invisible to the statement's second half).
+_SUBMIT = (
+    "WITH ins AS (INSERT INTO intake (request_id, key_id, kind, parameters, idempotency_key, webhook, tags) "
+    "SELECT $1::uuid, $2::text, $3::text, $4::jsonb, $5::text, $6::boolean, $7::jsonb WHERE intake_admit($2, $8) "
+    "ON CONFLICT (key_id, idempotency_key) DO NOTHING RETURNING request_id) "
+    "SELECT request_id, true AS new FROM ins UNION ALL "
+    "SELECT request_id, false FROM intake WHERE $5::text IS NOT NULL AND key_id = $2 AND idempotency_key = $5")
+
+
 async def submit(engine: AsyncEngine, *, key_id: str, kind: str, parameters: dict[str, Any],
                  idempotency: str | None, webhook: bool, limit: int | None,
-                 tags: tuple[str, ...] = ()) -> tuple[str, bool]:
+                 tags: tuple[str, ...] = (), pool: asyncpg.Pool | None = None) -> tuple[str, bool]:
     """Accept one job: (request id, whether it is new). A known idempotency key returns its request again.
 
-    ``limit`` admits at most that many active jobs of the key; creates of one key serialise on an advisory lock
-    for the few milliseconds of the count and insert, so concurrent creates can never overshoot it.
+    ``limit`` admits at most that many active jobs of the key. Far from the limit a create takes the key's advisory
+    lock shared (``intake_admit``): creates of one key run side by side. Near it (within the server's
+    ``max_connections``, the most creates that can be in flight at once) they serialise on the exclusive lock for
+    the few milliseconds of the count and insert, so concurrent creates can never overshoot it.
     """
+    request_id = str(uuid.uuid4())
+    async with driver(engine, pool) as pg:
+        found = await pg.fetchrow(_SUBMIT, request_id, key_id, kind, json.dumps(parameters), idempotency, webhook,
+                                  json.dumps(list(tags)), limit)
+    if found is not None:
+        return str(found["request_id"]), bool(found["new"])
+    return await _submit_near_limit(engine, request_id, key_id=key_id, kind=kind, parameters=parameters,
+                                    idempotency=idempotency, webhook=webhook, limit=limit, tags=tags)
+
+
+async def _submit_near_limit(engine: AsyncEngine, request_id: str, *, key_id: str, kind: str,
+                             parameters: dict[str, Any], idempotency: str | None, webhook: bool, limit: int | None,
+                             tags: tuple[str, ...]) -> tuple[str, bool]:
+    """The exact path: the key's exclusive lock, then the count (its snapshot sees every create that held the
+    lock, shared or exclusive, before), then the insert."""
     async with engine.begin() as conn:
         if idempotency is not None and (found := await _existing(conn, key_id, idempotency)):
             return found, False
-        if limit is not None:  # the lock first: the count's snapshot must see every create that held it before
+        if limit is not None:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key_id})
             active = int(await conn.scalar(text(
                 f"SELECT count(*) FROM intake r WHERE key_id = :k AND status IN ({_ACTIVE_SQL})"), {"k": key_id}) or 0)
@@ -101,7 +131,6 @@ async def submit(engine: AsyncEngine, *, key_id: str, kind: str, parameters: dic
                     f"this API key already has {active} jobs pending or in progress (the limit is {limit}, "
                     "REELFLOW_MAX_ACTIVE_PER_KEY); wait for some to finish or cancel some, then try again.",
                     retry_after=30)
-        request_id = str(uuid.uuid4())
         inserted = await conn.scalar(text(
             "INSERT INTO intake (request_id, key_id, kind, parameters, idempotency_key, webhook, tags) "
             "VALUES (:r, :k, :kind, CAST(:p AS jsonb), :i, :w, CAST(:t AS jsonb)) "
@@ -133,26 +162,22 @@ async def many(engine: AsyncEngine, request_ids: list[str]) -> list[Row]:
     return [Row.of(r) for r in rows]
 
 
-async def read_queued(engine: AsyncEngine, request_id: str, key_id: str) -> tuple[Row, int] | None:
+_READ_QUEUED = (
+    f"SELECT {_COLUMNS}, CASE WHEN r.phase IN ('QUEUED', 'DISPATCHING') AND r.status = 'PENDING' THEN "
+    f"(SELECT count(*) FROM intake q WHERE q.phase IN ('QUEUED', 'DISPATCHING') AND q.status = 'PENDING' "
+    f"AND q.seq < r.seq) ELSE 0 END AS ahead FROM intake r WHERE r.request_id = $1::uuid AND r.key_id = $2")
+
+
+async def read_queued(engine: AsyncEngine, request_id: str, key_id: str,
+                      pool: asyncpg.Pool | None = None) -> tuple[Row, int] | None:
     """The caller's row and, while it waits for dispatch, how many wait before it: one round trip for /status."""
     try:
         uuid.UUID(request_id)
     except ValueError:
         return None
-    async with engine.connect() as conn:
-        row = (await conn.execute(text(
-            f"SELECT {_COLUMNS}, CASE WHEN r.phase IN ('QUEUED', 'DISPATCHING') AND r.status = 'PENDING' THEN "
-            f"(SELECT count(*) FROM intake q WHERE q.phase IN ('QUEUED', 'DISPATCHING') AND q.status = 'PENDING' "
-            f"AND q.seq < r.seq) ELSE 0 END AS ahead FROM intake r WHERE r.request_id = :r AND r.key_id = :k"),
-            {"r": request_id, "k": key_id})).first()
-    return (Row.of(row), int(row._mapping["ahead"])) if row else None
-
-
-async def ahead_of(engine: AsyncEngine, seq: int) -> int:
-    """How many requests (of every key) wait to be dispatched before this one."""
-    async with engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT count(*) FROM intake r WHERE phase IN ('QUEUED', 'DISPATCHING') "
-                                          "AND status = 'PENDING' AND seq < :s"), {"s": seq}) or 0)
+    async with driver(engine, pool) as pg:
+        row = await pg.fetchrow(_READ_QUEUED, request_id, key_id)
+    return (Row.of(row), int(row["ahead"])) if row else None
 
 
 async def claim(engine: AsyncEngine, limit: int, lease: float) -> list[Row]:
@@ -257,12 +282,5 @@ async def page(engine: AsyncEngine, key_id: str, *, status: str | None, before: 
     return [Row.of(r) for r in rows]
 
 
-async def counts(engine: AsyncEngine) -> dict[str, int]:
-    """Rows per phase (benchmarks and operators)."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT phase, count(*) FROM intake GROUP BY phase"))).all()
-    return {str(phase): int(n) for phase, n in rows}
-
-
-__all__ = ["AdmissionRefused", "Row", "ahead_of", "cancel", "claim", "counts", "dispatched", "many", "page", "read",
-           "read_queued", "record", "release", "started", "submit", "unsettled"]
+__all__ = ["AdmissionRefused", "Row", "cancel", "claim", "dispatched", "many", "page", "read", "read_queued", "record",
+           "release", "started", "submit", "unsettled"]

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     max_active_per_key: int = Field(default=20, ge=1, description="Jobs PENDING or IN_PROGRESS per API key (429).")
     dispatch_batch: int = Field(default=100, ge=1, description="Intake rows one dispatcher claims at a time.")
     dispatch_concurrency: int = Field(default=16, ge=1, description="Flow-run creations a dispatcher keeps in flight.")
+    dispatch_nice: int = Field(default=0, ge=0, le=19, description="Niceness the dispatcher lowers itself to "
+                               "(throughput work; 0: as the API).")
     runner_limit: int = Field(default=4, ge=1, description="Flow runs the embedded runner executes at once.")
     link_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a signed file link stays valid.")
     ui_link_ttl: int = Field(
