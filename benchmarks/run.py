@@ -32,13 +32,46 @@ def _api_ratios(api: dict[str, Any]) -> None:
         f"{bare['creates_per_s']}/s = {api['ratios']['drain_vs_bare_create_rate']}x (goal >= 0.9)\n")
 
 
+BENCHMARKS = ("api", "motion", "narrative", "providers", "movie", "sound", "limits", "edit", "scale")
+
+
 def main() -> None:
-    """Start the real stack once (Prefect on embedded PostgreSQL, as in production) and run each benchmark on it."""
+    """Run each benchmark in a process and on a stack of its own, one after the other.
+
+    Isolation, not convenience: a benchmark leaves work behind on its stack (the API benchmark cancels a thousand
+    flow runs, and Prefect's server then spends minutes of CPU on their events), which made the next benchmark on
+    the same stack measure that instead of itself (2026-11-26: the narrative's floor 11.7 s after the API benchmark
+    against 8.9 s alone). ``benchmarks/run.py NAME`` runs one benchmark in this process.
+    """
+    selected = sys.argv[1:]
+    unknown = sorted(set(selected) - set(BENCHMARKS))
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    if len(selected) == 1:
+        run_on_own_stack(selected[0])
+        return
+    import subprocess
+
+    for name in selected or BENCHMARKS:
+        sys.stdout.flush()
+        subprocess.run([sys.executable, __file__, name], check=False)
+    sys.stdout.write(f"machine: {machine()}\ndate: {time.strftime('%Y-%m-%d')}\n")
+
+
+def run_on_own_stack(name: str) -> None:
+    """Start the real stack (Prefect on embedded PostgreSQL, as in production) and run one benchmark on it; the
+    scale-out benchmark brings its own cluster (PostgreSQL at 127.0.0.1:5432, workers) instead."""
+    import importlib
     import tempfile
 
     from tests.e2e.stack import start_stack
 
-    selected = set(sys.argv[1:])
+    started = time.perf_counter()
+    if name == "scale":
+        from benchmarks import scale_bench
+
+        sys.stdout.write(f"scale: {json.dumps(scale_bench.main())} ({time.perf_counter() - started:.0f} s)\n")
+        return
     data = Path(tempfile.mkdtemp(prefix="rf-bench-stack-"))
     # the API benchmark holds hundreds of jobs of one key at once: admission is raised for the bench key's stack
     with start_stack(data, {"REELFLOW_API_KEYS": BENCH_KEY, "REELFLOW_MAX_ACTIVE_PER_KEY": "100000"}) as stack:
@@ -47,34 +80,11 @@ def main() -> None:
         os.environ["REELFLOW_BENCH_API_KEY"] = BENCH_KEY
         os.environ["REELFLOW_BENCH_DATA_DIR"] = str(stack.data_dir)
         os.environ["REELFLOW_BENCH_STACK_PID"] = str(stack.process.pid)
-        from benchmarks import (
-            api_bench,
-            edit_bench,
-            limits_bench,
-            motion_bench,
-            movie_bench,
-            narrative_bench,
-            providers_bench,
-            sound_bench,
-        )
-
-        results: dict[str, dict[str, Any]] = {}
-        for name, module in (("api", api_bench), ("motion", motion_bench), ("narrative", narrative_bench),
-                             ("providers", providers_bench), ("movie", movie_bench), ("sound", sound_bench),
-                             ("limits", limits_bench), ("edit", edit_bench)):
-            if selected and name not in selected:
-                continue
-            started = time.perf_counter()
-            results[name] = module.main()
-            sys.stdout.write(f"{name}: {json.dumps(results[name])} ({time.perf_counter() - started:.0f} s)\n")
-            if name == "api":
-                _api_ratios(results[name])
-    if not selected or "scale" in selected:  # its own cluster (PostgreSQL at 127.0.0.1:5432, workers): stack stopped
-        from benchmarks import scale_bench
-
         started = time.perf_counter()
-        sys.stdout.write(f"scale: {json.dumps(scale_bench.main())} ({time.perf_counter() - started:.0f} s)\n")
-    sys.stdout.write(f"machine: {machine()}\ndate: {time.strftime('%Y-%m-%d')}\n")
+        result = importlib.import_module(f"benchmarks.{name}_bench").main()
+        sys.stdout.write(f"{name}: {json.dumps(result)} ({time.perf_counter() - started:.0f} s)\n")
+        if name == "api":
+            _api_ratios(result)
 
 
 if __name__ == "__main__":
