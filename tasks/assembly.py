@@ -4,7 +4,7 @@ the job has music), then the published files.
 The narration track is built from per-scene levelled pieces (``media.audio.level_scene``), each a content-addressed
 asset of its narration and its scene's length: a job whose scenes were levelled before (an edit that changed one
 scene, a rerun) levels only the scenes that are new, and the whole track is a join of stored pieces plus one small
-gain.
+gain, stored as its own asset (``narration_key``) so that an edit of pictures only reuses it whole.
 """
 
 from __future__ import annotations
@@ -42,6 +42,17 @@ def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
         "assembly", "mp4", clips=[s.clip for s in scenes], durations=[s.duration for s in scenes],
         audio=[v.wav if v else None for v in voices], renderer=RENDERER_VERSION, narration=NARRATION, **bed,
     )
+
+
+def narration_key(scenes: list[RenderedScene], pieces: list[tuple[str, float] | None],
+                  music: MusicBedAsset | None) -> str:
+    """The whole narration track (AAC): its levelled pieces, the scenes' lengths and the music bed. An edit that
+    changed only pictures keeps every piece, so it reuses the track instead of measuring, levelling and encoding
+    the whole video's audio again."""
+    bed = {"music": music.key, "volume": music.volume} if music else {}
+    return content_key("narration", "m4a", pieces=[p[0] if p else None for p in pieces],
+                       durations=[s.duration for s in scenes], lufs=TARGET_LUFS, peak=TRUE_PEAK,
+                       renderer=RENDERER_VERSION, narration=NARRATION, **bed)
 
 
 def levelled_key(voice: VoiceAsset, seconds: float) -> str:
@@ -84,12 +95,17 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
     def join(tmp: Path) -> Path:
         clips = [store.local_copy(s.clip, tmp) for s in scenes]
         pieces = levelled_pieces(scenes, voices)
-        segments = [(store.local_copy(p[0], tmp) if p else None, s.duration) for s, p in zip(scenes, pieces,
-                                                                                             strict=True)]
         peaks = [p[1] for p in pieces if p]
-        bed = MusicBed(store.local_copy(music.key, tmp), music.volume) if music else None
-        audio = build_narration(segments, tmp / "narration.m4a", music=bed, target_lufs=TARGET_LUFS,
-                                true_peak=TRUE_PEAK, known_peak=max(peaks) if peaks else None)
+
+        def narrate(scratch: Path) -> Path:
+            segments = [(store.local_copy(p[0], scratch) if p else None, s.duration)
+                        for s, p in zip(scenes, pieces, strict=True)]
+            bed = MusicBed(store.local_copy(music.key, scratch), music.volume) if music else None
+            return build_narration(segments, scratch / "narration.m4a", music=bed, target_lufs=TARGET_LUFS,
+                                   true_peak=TRUE_PEAK, known_peak=max(peaks) if peaks else None)
+
+        track = stored(narration_key(scenes, pieces, music), narrate, task="assemble")
+        audio = store.local_copy(track, tmp)
         final = concat_clips(clips, tmp / "final.mp4", audio=audio, videos=_videos(scenes, clips))
         _describe(final, key, tmp)
         return final

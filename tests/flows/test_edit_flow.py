@@ -36,12 +36,20 @@ def run(flow: Any, request: Any, edit: EditPlan | None = None) -> tuple[VideoRes
     return state.result(), {kind: CALLS[kind] - before[kind] for kind in ("image", "speech", "video")}
 
 
+def narration_tracks() -> set[str]:
+    """The whole-video narration tracks in the cache (``tasks.assembly.narration_key``: the only AAC files there)."""
+    store = storage()
+    return {str(p) for p in Path(store.root, "cache").glob("*/*.m4a")}
+
+
 def test_rerolling_one_of_ten_images_is_one_image_call() -> None:
     request = parse_narrative({"input": {"prompt_list": LINES, "image_model": "FLUX1.1PRO"}})
     first, cold = run(narrative, request)
     assert cold == {"image": 10, "speech": 10, "video": 0}
+    tracks = narration_tracks()
     edited, calls = run(narrative, request, edit_of(first, {"4": {"reroll": "image"}}))
     assert calls == {"image": 1, "speech": 0, "video": 0}
+    assert narration_tracks() == tracks, "a picture-only edit reuses the whole narration track"
     assert [s.reused for s in edited.scenes] == [i != 4 for i in range(1, 11)]
     assert edited.edited_from == "original"
     assert edited.scenes[3].image != first.scenes[3].image
@@ -52,9 +60,11 @@ def test_rerolling_one_of_ten_images_is_one_image_call() -> None:
 def test_a_new_line_is_one_voice_call_and_moves_only_its_scene() -> None:
     request = parse_narrative({"input": {"prompt_list": LINES[:3], "image_model": "FLUX1.1PRO"}})
     first, _ = run(narrative, request)
+    tracks = narration_tracks()
     line = "And then, quite unexpectedly, the lantern rises into the starry sky above the mill pond."
     edited, calls = run(narrative, request, edit_of(first, {"2": {"text": line}}))
     assert calls == {"image": 0, "speech": 1, "video": 0}
+    assert len(narration_tracks() - tracks) == 1, "a new line makes one new narration track"
     assert edited.scenes[1].text == line and edited.scenes[1].image == first.scenes[1].image
     assert [s.duration for s in edited.scenes][::2] == [s.duration for s in first.scenes][::2]
     grown = edited.scenes[1].duration - first.scenes[1].duration
