@@ -82,7 +82,11 @@ class Jobs:
                 try:
                     url = intake_url(get_settings())
                     engine = await prepare(url)
-                    self._pool = await hot_pool(url)
+                    try:
+                        self._pool = await hot_pool(url)
+                    except BaseException:  # else each request that retries would leave another engine behind
+                        await engine.dispose()
+                        raise
                     self._engine = engine
                 except (IntakeNotConfigured, OSError, SQLAlchemyError, asyncpg.PostgresError) as exc:
                     raise Unavailable(f"{INTAKE_DOWN} ({exc})") from exc
