@@ -75,6 +75,9 @@ MIGRATIONS: tuple[str, ...] = (
     # The webhook delivery state (core.jobstate.WebhookState), copied here next to the run's labels so the status
     # of a finished job never reads Prefect (core.intake_webhooks); NULL until the first delivery write.
     "ALTER TABLE intake ADD COLUMN webhook_state jsonb",
+    # the reconciler's list of copies never written (core.intake_webhooks.uncopied): rows of an older release
+    "CREATE INDEX intake_webhook_uncopied ON intake (seq) WHERE webhook AND record IS NOT NULL "
+    "AND flow_run_id IS NOT NULL AND webhook_state IS NULL",
 )
 
 

@@ -11,7 +11,7 @@ Every few seconds (``REELFLOW_RECONCILE_INTERVAL``) it
 3. repairs the intake: writes the terminal record of dispatched jobs whose run ended without its hook running
    (killed process, a re-queued run that finally failed), cancels runs whose cancel arrived while the
    dispatcher was creating them but could not be applied then, and puts right the row's copy of a webhook's
-   delivery state where a delivery could not write it.
+   delivery state where a delivery could not write it (:mod:`flows.webhook_copies`).
 Every list is read page by page, oldest first, and deliveries are started round-robin across API keys, at most
 ``DELIVERIES_PER_PASS`` per pass, so one tenant's backlog cannot push another tenant's callbacks to the back.
 It runs as a thread of the embedded runner and as ``reelflow reconcile`` next to a work pool; running it twice is
@@ -45,13 +45,14 @@ from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed, Failed, Scheduled
 
-from core import intake, intake_webhooks
+from core import intake
 from core.intake_db import IntakeNotConfigured, call_sync, intake_url
-from core.jobstate import JOB_TAG, MESSAGE, REQUEUES, SERVICE_TAG, JobLabels, WebhookState
+from core.jobstate import JOB_TAG, MESSAGE, REQUEUES, SERVICE_TAG, JobLabels
 from core.settings import get_settings
 from flows.records import cancel_state, record_terminal
 from flows.status import WEBHOOK_PREFIX, is_terminal
-from flows.webhooks import PENDING_TAG, owed, settled, start_delivery
+from flows.webhook_copies import repair_webhook_copies
+from flows.webhooks import PENDING_TAG, owed, start_delivery
 from tasks.webhooks import owner_key_id
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,8 @@ def reconcile_once(client: SyncPrefectClient, start: Callable[[FlowRun, SyncPref
             start(run, client)
             started += 1
     repair_intake(client)
-    repair_webhook_copies(client, finished)
+    if (url := _intake()) is not None:
+        repair_webhook_copies(client, finished, url)
 
 
 def repair_intake(client: SyncPrefectClient) -> None:
@@ -202,39 +204,6 @@ def repair_intake(client: SyncPrefectClient) -> None:
             record_terminal(run)
         elif row.cancel_requested and run.state is not None and run.state.type != StateType.CANCELLING:
             client.set_flow_run_state(run.id, cancel_state(run), force=True)
-
-
-def repair_webhook_copies(client: SyncPrefectClient, finished: list[FlowRun]) -> None:
-    """The intake's copy of the delivery state (what ``/status`` shows) where a write of it failed, and the pending
-    tag of a settled delivery that kept it for that reason.
-
-    ``finished`` are the runs still tagged as owing their callback. The copies are read first and the labels of
-    those that differ again after that: writers write the labels before the copy, so labels read later are never
-    older than the copy read, and the copy is replaced only if it is still the one read (a delivery writing
-    meanwhile wins).
-    """
-    url = _intake()
-    by_request = {rid: run for run in finished if (rid := JobLabels.of(run.labels).request_id)}
-    if url is None or not by_request:
-        return
-    rows = call_sync(url, lambda engine: intake.many(engine, list(by_request)))
-    differ = [by_request[row.request_id].id for row in rows if WebhookState.of(row.webhook_state)
-              != WebhookState.of(by_request[row.request_id].labels, WEBHOOK_PREFIX)]
-    fresh = {run.id: run for run in client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=differ)), limit=len(differ))} if differ else {}
-    for row in rows:
-        run = fresh.get(by_request[row.request_id].id, by_request[row.request_id])
-        if _copy_right(url, row, WebhookState.of(run.labels, WEBHOOK_PREFIX)) and settled(run):
-            client.update_flow_run(run.id, tags=[t for t in (run.tags or []) if t != PENDING_TAG])
-
-
-def _copy_right(url: str, row: intake.Row, state: WebhookState) -> bool:
-    """Whether the row's copy is ``state``, replacing it if it is still the copy read (False: written meanwhile, the
-    next pass compares again)."""
-    if WebhookState.of(row.webhook_state) == state:
-        return True
-    return call_sync(url, lambda engine: intake_webhooks.repair(engine, row.request_id, state.model_dump(),
-                                                                row.webhook_state))
 
 
 def _intake() -> str | None:

@@ -101,7 +101,10 @@ def test_a_key_past_its_active_limit_gets_429_with_retry_after(stack: Stack) -> 
         cancel_all(client, admitted)
 
 
-@pytest.mark.parametrize("older", [0, len(MIGRATIONS) - 1], ids=["fresh", "previous-release"])
+BEFORE_WEBHOOK_STATE = 6  # the schema version before the webhook delivery state's copy (migrations 7 and 8)
+
+
+@pytest.mark.parametrize("older", [0, BEFORE_WEBHOOK_STATE], ids=["fresh", "before-webhook-state"])
 def test_migrations_build_or_upgrade_a_database_and_keep_its_rows(stack: Stack, older: int) -> None:
     asyncio.run(migrations_on_a_new_database(stack.intake_url, older))
 
@@ -129,10 +132,14 @@ async def migrations_on_a_new_database(stack_intake: str, older: int) -> None:
         row, _ = found
         assert row.record == {"status": "COMPLETED"}  # the row as it was
         assert row.webhook_state is None  # no delivery state copied yet
+        flow_run_id = str(uuid.uuid4())
+        await intake.dispatched(engine, request_id, flow_run_id)
+        assert await intake_webhooks.uncopied(engine, 10) == [(request_id, flow_run_id)]  # for the reconciler
         await intake_webhooks.merge(engine, request_id, {"status": "pending", "attempts": 1, "lease": 9})
         await intake_webhooks.merge(engine, request_id, {"status": "delivered", "last_error": ""})
         copy = {"status": "delivered", "attempts": 1, "last_error": ""}
         assert await webhook_copy(engine, request_id) == copy
+        assert await intake_webhooks.uncopied(engine, 10) == []
         state = {"status": "failed", "attempts": 2, "last_error": "http 5xx"}
         assert not await intake_webhooks.repair(engine, request_id, state, seen=None)  # not the copy it read
         assert await webhook_copy(engine, request_id) == copy
