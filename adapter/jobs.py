@@ -2,9 +2,9 @@
 
 A create is one committed intake row (milliseconds, and it works while Prefect restarts); the dispatcher
 (:mod:`flows.dispatch`) makes the flow run. Status reads, in this order, the terminal record of a finished job
-(never Prefect), the intake row of a job not yet dispatched (PENDING and its place in the queue), and the flow run
-of a job that runs (one ``read_flow_run``). :meth:`Jobs.create` is the one job-creation function every create
-endpoint calls.
+and its webhook delivery state (both in the row: never Prefect), the intake row of a job not yet dispatched
+(PENDING and its place in the queue), and the flow run of a job that runs (one ``read_flow_run``).
+:meth:`Jobs.create` is the one job-creation function every create endpoint calls.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from adapter.errors import Conflict, Unavailable
 from core import intake
 from core.errors import NotFound
 from core.intake_db import IntakeNotConfigured, hot_pool, intake_url, prepare
-from core.jobstate import CANCELLED, COMPLETED, PENDING, is_terminal
+from core.jobstate import CANCELLED, COMPLETED, PENDING, WebhookState, is_terminal
 from core.links import result_with_links
 from core.settings import get_settings
 from flows.records import cancel_state, terminal_record
-from flows.status import api_status, completed_message, progress_of, status_body, webhook_state
+from flows.status import api_status, completed_message, progress_of, status_body
 
 PREFECT_DOWN = "the job service (Prefect) is not reachable; try again shortly"
 INTAKE_DOWN = "the job intake (PostgreSQL) is not reachable; try again shortly"
@@ -82,7 +82,11 @@ class Jobs:
                 try:
                     url = intake_url(get_settings())
                     engine = await prepare(url)
-                    self._pool = await hot_pool(url)
+                    try:
+                        self._pool = await hot_pool(url)
+                    except BaseException:  # else each request that retries would leave another engine behind
+                        await engine.dispose()
+                        raise
                     self._engine = engine
                 except (IntakeNotConfigured, OSError, SQLAlchemyError, asyncpg.PostgresError) as exc:
                     raise Unavailable(f"{INTAKE_DOWN} ({exc})") from exc
@@ -137,13 +141,8 @@ class Jobs:
             return queued_body(row, ahead)
         if row.record is not None:
             body = dict(row.record)
-            if row.webhook and row.flow_run_id:  # the delivery state keeps changing after the end: read it live
-                try:
-                    webhook = webhook_state(await self._run(row.flow_run_id))
-                    if webhook is not None:
-                        body["webhook"] = webhook
-                except (Unavailable, NotFound):
-                    pass
+            if row.webhook and row.flow_run_id:  # its delivery state, copied to the row by every delivery write
+                body["webhook"] = WebhookState.of(row.webhook_state).model_dump()
         else:
             assert row.flow_run_id is not None
             run = await self._run(row.flow_run_id)

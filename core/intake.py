@@ -29,7 +29,7 @@ from core.jobstate import ACTIVE, CANCELLED, IN_PROGRESS, PENDING, TERMINAL
 
 _ACTIVE_SQL = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
 _COLUMNS = ("r.request_id, r.seq, r.key_id, r.kind, r.parameters, r.idempotency_key, r.webhook, r.created, "
-            "r.status, r.phase, r.flow_run_id, r.cancel_requested, r.record, r.tags")
+            "r.status, r.phase, r.flow_run_id, r.cancel_requested, r.record, r.tags, r.webhook_state")
 
 
 class AdmissionRefused(ReelflowError):
@@ -58,6 +58,7 @@ class Row:
     cancel_requested: bool
     record: dict[str, Any] | None
     tags: tuple[str, ...] = ()
+    webhook_state: dict[str, Any] | None = None  # the delivery state's copy (core.intake_webhooks), NULL before it
 
     @classmethod
     def of(cls, row: Any) -> Row:
@@ -67,7 +68,8 @@ class Row:
                    m["idempotency_key"], bool(m["webhook"]), m["created"], m["status"], m["phase"],
                    str(m["flow_run_id"]) if m["flow_run_id"] else None, bool(m["cancel_requested"]),
                    _json(m["record"]) if m["record"] is not None else None,
-                   tuple(json.loads(m["tags"]) if isinstance(m["tags"], str) else m["tags"] or ()))
+                   tuple(json.loads(m["tags"]) if isinstance(m["tags"], str) else m["tags"] or ()),
+                   _json(m["webhook_state"]) if m["webhook_state"] is not None else None)
 
 
 def _json(value: Any) -> dict[str, Any]:

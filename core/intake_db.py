@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -72,6 +72,12 @@ MIGRATIONS: tuple[str, ...] = (
         RETURN (SELECT count(*) FROM (SELECT 1 FROM intake WHERE key_id = k AND status IN ('PENDING', 'IN_PROGRESS')
                 LIMIT room) s) < room;
     END $$""",
+    # The webhook delivery state (core.jobstate.WebhookState), copied here next to the run's labels so the status
+    # of a finished job never reads Prefect (core.intake_webhooks); NULL until the first delivery write.
+    "ALTER TABLE intake ADD COLUMN webhook_state jsonb",
+    # the reconciler's list of copies never written (core.intake_webhooks.uncopied): rows of an older release
+    "CREATE INDEX intake_webhook_uncopied ON intake (seq) WHERE webhook AND record IS NOT NULL "
+    "AND flow_run_id IS NOT NULL AND webhook_state IS NULL",
 )
 
 
@@ -144,17 +150,18 @@ async def ensure_database(url: str) -> None:
         await admin.dispose()
 
 
-async def migrate(engine: AsyncEngine) -> int:
-    """Apply the migrations not yet recorded; the schema version afterwards."""
+async def migrate(engine: AsyncEngine, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Apply the migrations not yet recorded; the schema version afterwards. (``migrations`` is for tests that
+    build a database as an older release left it: a prefix of :data:`MIGRATIONS`.)"""
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         await conn.execute(text("CREATE TABLE IF NOT EXISTS intake_schema (version int PRIMARY KEY, "
                                 "applied timestamptz NOT NULL DEFAULT now())"))
         done = int(await conn.scalar(text("SELECT coalesce(max(version), 0) FROM intake_schema")) or 0)
-        for version, statement in enumerate(MIGRATIONS[done:], start=done + 1):
+        for version, statement in enumerate(migrations[done:], start=done + 1):
             await conn.execute(text(statement))
             await conn.execute(text("INSERT INTO intake_schema (version) VALUES (:v)"), {"v": version})
-    return len(MIGRATIONS)
+    return len(migrations)
 
 
 def sibling_url(server_url: str, database: str) -> str:

@@ -37,6 +37,7 @@ FAILED_STAGE: Final = "reelflow.failed_stage"
 REQUEUES: Final = "reelflow.requeues"  # written by the reconciler each time it re-queues a job
 REQUEST_ID: Final = "reelflow.request_id"  # the intake's request id (a flow run's own id differs)
 WEBHOOK_PREFIX: Final = "reelflow.webhook."
+WEBHOOK_FIELDS: Final = frozenset({"status", "attempts", "last_error"})  # the delivery state /status shows
 BATCH_FINISHED: Final = "reelflow.batch.finished"
 BATCH_TOTAL: Final = "reelflow.batch.total"
 
@@ -110,3 +111,24 @@ def _int(value: Any) -> int:
         return int(float(value))
     except (TypeError, ValueError):
         return 0
+
+
+class WebhookState(BaseModel):
+    """The delivery state of a job's terminal callback, exactly the ``webhook`` object of ``/status``.
+
+    It lives twice: as the run's labels (``WEBHOOK_PREFIX`` + field; the UI shows them and the reconciler schedules
+    from them, with ``next_at``, ``lease`` and the rest) and as the intake row's ``webhook_state``, so the status of
+    a finished job is read from PostgreSQL alone. Both are read through :meth:`of`, so they compare equal when they
+    say the same thing (a cleared ``last_error`` is written as ``""``, read as None).
+    """
+
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any] | None, prefix: str = "") -> WebhookState:
+        """From a run's labels (``prefix`` = ``WEBHOOK_PREFIX``) or an intake row's copy; missing is pending/0."""
+        raw = fields or {}
+        return cls(status=str(raw.get(f"{prefix}status") or "pending"), attempts=_int(raw.get(f"{prefix}attempts")),
+                   last_error=str(raw.get(f"{prefix}last_error") or "") or None)

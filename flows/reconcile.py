@@ -9,8 +9,9 @@ Every few seconds (``REELFLOW_RECONCILE_INTERVAL``) it
    whose delivery run died (Crashed, stuck, lost with its process: its lease ran out) as a new attempt with the
    same ``webhook-id``;
 3. repairs the intake: writes the terminal record of dispatched jobs whose run ended without its hook running
-   (killed process, a re-queued run that finally failed), and cancels runs whose cancel arrived while the
-   dispatcher was creating them but could not be applied then.
+   (killed process, a re-queued run that finally failed), cancels runs whose cancel arrived while the
+   dispatcher was creating them but could not be applied then, and puts right the row's copy of a webhook's
+   delivery state where a delivery could not write it (:mod:`flows.webhook_copies`).
 Every list is read page by page, oldest first, and deliveries are started round-robin across API keys, at most
 ``DELIVERIES_PER_PASS`` per pass, so one tenant's backlog cannot push another tenant's callbacks to the back.
 It runs as a thread of the embedded runner and as ``reelflow reconcile`` next to a work pool; running it twice is
@@ -50,6 +51,7 @@ from core.jobstate import JOB_TAG, MESSAGE, REQUEUES, SERVICE_TAG, JobLabels
 from core.settings import get_settings
 from flows.records import cancel_state, record_terminal
 from flows.status import WEBHOOK_PREFIX, is_terminal
+from flows.webhook_copies import repair_webhook_copies
 from flows.webhooks import PENDING_TAG, owed, start_delivery
 from tasks.webhooks import owner_key_id
 
@@ -181,13 +183,14 @@ def reconcile_once(client: SyncPrefectClient, start: Callable[[FlowRun, SyncPref
             start(run, client)
             started += 1
     repair_intake(client)
+    if (url := _intake()) is not None:
+        repair_webhook_copies(client, finished, url)
 
 
 def repair_intake(client: SyncPrefectClient) -> None:
     """Terminal records the hooks missed, and cancels that reached a run only after it was created."""
-    try:
-        url = intake_url(get_settings())
-    except IntakeNotConfigured:
+    url = _intake()
+    if url is None:
         return
     rows = call_sync(url, lambda engine: intake.unsettled(engine, REPAIR_BATCH))
     by_run = {row.flow_run_id: row for row in rows if row.flow_run_id}
@@ -201,6 +204,13 @@ def repair_intake(client: SyncPrefectClient) -> None:
             record_terminal(run)
         elif row.cancel_requested and run.state is not None and run.state.type != StateType.CANCELLING:
             client.set_flow_run_state(run.id, cancel_state(run), force=True)
+
+
+def _intake() -> str | None:
+    try:
+        return intake_url(get_settings())
+    except IntakeNotConfigured:
+        return None
 
 
 def run_forever(stop: threading.Event) -> None:

@@ -1,9 +1,10 @@
 """The flow side of the intake: a job's run name, "started", and the terminal record status reads once it ends.
 
 The terminal record is the ``/status`` body the job ended with (without the result links, which are signed when
-read, and without the webhook delivery state, which keeps changing). The job flows' terminal hook writes it; the
-reconciler writes it for runs whose hook never ran (a killed process, a re-queued run that finally failed). Both
-are best effort and idempotent: the first record wins.
+read, and without the webhook delivery state, which keeps changing and is copied to the row on its own by
+:func:`record_webhook`). The job flows' terminal hook writes it; the reconciler writes it for runs whose hook never
+ran (a killed process, a re-queued run that finally failed). Both are best effort and idempotent: the first record
+wins.
 
 A run that was not created through the intake (no ``reelflow.request_id`` label, e.g. a flow called directly in a
 test) has no row, and these functions do nothing for it. Neither does a process that has no intake database
@@ -19,9 +20,9 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext
 from prefect.states import Cancelled, Cancelling, State
 
-from core import intake
+from core import intake, intake_webhooks
 from core.intake_db import IntakeNotConfigured, call_sync, intake_url
-from core.jobstate import PENDING, JobLabels, run_name
+from core.jobstate import PENDING, WEBHOOK_FIELDS, JobLabels, run_name
 from core.settings import get_settings
 from flows.status import api_status, is_terminal, status_body
 
@@ -59,6 +60,24 @@ def record_terminal(run: FlowRun) -> bool:
         call_sync(url, lambda engine: intake.record(engine, request_id, api_status(run), body))
     except Exception as exc:  # the reconciler repairs it; never fail a job over its bookkeeping
         log.warning("could not record the end of %s (%s); the reconciler will", request_id, exc)
+        return False
+    return True
+
+
+def record_webhook(run: FlowRun, fields: dict[str, Any]) -> bool:
+    """Copy the delivery-state fields among ``fields`` (just written as the run's labels) to its intake row.
+
+    True when the copy is up to date: written, nothing to copy, or no row to copy to. A failure is logged and
+    answered False, never raised: the labels are written, the callback goes on, and the reconciler repairs the copy.
+    """
+    request_id = JobLabels.of(run.labels).request_id
+    url = _url()
+    if request_id is None or url is None or not WEBHOOK_FIELDS.intersection(fields):
+        return True
+    try:
+        call_sync(url, lambda engine: intake_webhooks.merge(engine, request_id, fields))
+    except Exception as exc:
+        log.warning("could not copy the webhook state of %s to the intake (%s); the reconciler will", request_id, exc)
         return False
     return True
 

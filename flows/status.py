@@ -20,6 +20,7 @@ from core.jobstate import (
     PENDING,
     WEBHOOK_PREFIX,
     JobLabels,
+    WebhookState,
 )
 from core.jobstate import is_terminal as is_terminal_status
 from core.results import local_parts
@@ -95,15 +96,10 @@ def failure_message(run: FlowRun) -> str:
 
 def webhook_state(run: FlowRun) -> dict[str, Any] | None:
     """Delivery state of the run's terminal webhook, from its labels (None when the request had no webhookUrl)."""
-    labels = run.labels or {}
     request = (run.parameters or {}).get("request")
     if not isinstance(request, dict) or not request.get("webhookUrl"):
         return None
-    return {
-        "status": str(labels.get(f"{WEBHOOK_PREFIX}status", "pending")),
-        "attempts": int(labels.get(f"{WEBHOOK_PREFIX}attempts", 0) or 0),
-        "last_error": labels.get(f"{WEBHOOK_PREFIX}last_error") or None,
-    }
+    return WebhookState.of(run.labels, WEBHOOK_PREFIX).model_dump()
 
 
 def completed_message(result: dict[str, Any] | None) -> str:

@@ -1,7 +1,8 @@
 """Terminal webhooks that arrive: a delivery flow per event, with its state kept on the job's own flow run.
 
 The job run's labels hold the delivery state (``reelflow.webhook.status|attempts|last_error|next_at|lease``), so
-``/status`` shows it with the same single read and the reconciler can find what is still owed. A delivery run
+the reconciler can find what is still owed and the UI shows it; what ``/status`` shows of it (status, attempts,
+last error) is copied to the intake row with every write, so a finished job's status never reads Prefect. A delivery run
 posts (each attempt a task run, visible in the UI), waits in place for short retry delays and hands long ones back
 to the reconciler through ``next_at``; a lease keeps two deliveries of one event from running at once.
 """
@@ -24,7 +25,7 @@ from core.jobstate import WEBHOOK_PENDING_TAG
 from core.links import result_with_links
 from core.settings import get_settings
 from flows.names import DELIVER_WEBHOOK
-from flows.records import record_terminal
+from flows.records import record_terminal, record_webhook
 from flows.status import COMPLETED, WEBHOOK_PREFIX, api_status, is_terminal, request_id_of, status_body
 from providers.webhook_sender import message_id
 from tasks.webhooks import owner_key_id, post_webhook
@@ -48,12 +49,14 @@ def _label(run: FlowRun, name: str, default: Any = None) -> Any:
     return (run.labels or {}).get(f"{WEBHOOK_PREFIX}{name}", default)
 
 
+def settled(run: FlowRun) -> bool:
+    """The callback of the run's current terminal event is delivered or given up: nothing more to send."""
+    return _label(run, "event") == api_status(run) and _label(run, "status") in ("delivered", "failed")
+
+
 def owed(run: FlowRun, now: float) -> bool:
     """A terminal run whose webhook is neither delivered nor given up, is due, and has no delivery in flight."""
-    if webhook_url(run) is None or not final(run):
-        return False
-    same_event = _label(run, "event") == api_status(run)
-    if same_event and _label(run, "status") in ("delivered", "failed"):
+    if webhook_url(run) is None or not final(run) or settled(run):
         return False
     return float(_label(run, "next_at", 0) or 0) <= now and float(_label(run, "lease", 0) or 0) <= now
 
@@ -79,15 +82,15 @@ def start_delivery(run: FlowRun, client: SyncPrefectClient | None = None) -> Non
     fields: dict[str, Any] = {"event": event, "dispatch": dispatch, "lease": lease}
     if not same:
         fields.update(status="pending", attempts=0, last_error="", next_at=0)
-    _record(client, run.id, **fields)
+    _record(client, run, **fields)
     try:
         delivery = run_deployment(DELIVER_WEBHOOK, parameters={"request_id": str(run.id)}, timeout=0,
                                   as_subflow=False, idempotency_key=f"webhook:{run.id}:{event}:{dispatch}",
                                   tags=["reelflow"])
     except Exception:
-        _record(client, run.id, lease=0)  # the next reconciler pass tries again
+        _record(client, run, lease=0)  # the next reconciler pass tries again
         raise
-    _record(client, run.id, run=str(delivery.id))
+    _record(client, run, run=str(delivery.id))
 
 
 def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
@@ -103,13 +106,18 @@ def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
         log.warning("could not finish the bookkeeping of %s now (%s); the reconciler will", run.id, exc)
 
 
-def _record(client: SyncPrefectClient, run_id: UUID, **fields: Any) -> None:
-    client.update_flow_run_labels(run_id, {f"{WEBHOOK_PREFIX}{k}": v for k, v in fields.items()})
+def _record(client: SyncPrefectClient, job: FlowRun, **fields: Any) -> bool:
+    """Write delivery fields as the job run's labels, then copy the ``/status`` ones to the intake row (best
+    effort); True when that copy is up to date. (``job``, not ``run``: ``run`` is a field, the delivery's id.)"""
+    client.update_flow_run_labels(job.id, {f"{WEBHOOK_PREFIX}{k}": v for k, v in fields.items()})
+    return record_webhook(job, fields)
 
 
 def _finish(client: SyncPrefectClient, run: FlowRun, **fields: Any) -> None:
-    _record(client, run.id, lease=0, next_at=0, **fields)
-    client.update_flow_run(run.id, tags=[t for t in (run.tags or []) if t != PENDING_TAG])
+    """Settle the delivery. The run stops owing its callback (the tag goes) only once the intake's copy says so
+    too: otherwise the reconciler, which lists tagged runs, repairs the copy and then drops the tag."""
+    if _record(client, run, lease=0, next_at=0, **fields):
+        client.update_flow_run(run.id, tags=[t for t in (run.tags or []) if t != PENDING_TAG])
 
 
 @flow(name="deliver-webhook", flow_run_name="webhook-{request_id}", log_prints=False)
@@ -122,9 +130,9 @@ def deliver_webhook(request_id: str) -> str:
         url, event = webhook_url(run), api_status(run)
         if url is None or not final(run):
             return "nothing to deliver"
-        same = _label(run, "event") == event
-        if same and _label(run, "status") in ("delivered", "failed"):
+        if settled(run):
             return str(_label(run, "status"))
+        same = _label(run, "event") == event
         attempts = int(_label(run, "attempts", 0) or 0) if same else 0
         owner = owner_key_id(run.tags)
         result = result_with_links(request_id_of(run)) if event == COMPLETED else None
@@ -134,7 +142,7 @@ def deliver_webhook(request_id: str) -> str:
         while True:
             # counted before the POST: if this process dies mid-POST, the re-dispatch makes the next attempt
             attempts += 1
-            _record(client, run.id, event=event, status="pending", attempts=attempts,
+            _record(client, run, event=event, status="pending", attempts=attempts,
                     lease=time.time() + settings.webhook_timeout + LEASE_MARGIN)
             attempt = post_webhook(url, payload, msg_id, attempts, owner)
             if attempt.outcome == "delivered":
@@ -149,7 +157,7 @@ def deliver_webhook(request_id: str) -> str:
             due = time.time() + delay
             inline = delay <= settings.webhook_inline_wait
             lease = due + settings.webhook_timeout + LEASE_MARGIN if inline else 0
-            _record(client, run.id, status="pending", attempts=attempts, last_error=attempt.error, next_at=due,
+            _record(client, run, status="pending", attempts=attempts, last_error=attempt.error, next_at=due,
                     lease=lease)
             if not inline:
                 logger.info("webhook %s: attempt %d failed (%s); next in %.0f s", msg_id, attempts, attempt.error,

@@ -21,6 +21,10 @@ from typing import Any
 import httpx
 import psutil
 
+from adapter.embedded_pg import database_url
+from core.intake_db import sibling_url
+from core.settings import Settings
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 30.0
@@ -87,6 +91,15 @@ class Stack:
         if orphans:
             names = ", ".join(f"{p.pid} {_describe(p)}" for p in orphans)
             raise AssertionError(f"the stack left processes behind (now killed): {names}")
+
+    @property
+    def intake_url(self) -> str:
+        """The intake database of the stack's embedded PostgreSQL, over the socket its postmaster was started with
+        (``-k``), for tests that look at or stage rows as the service's own processes would leave them."""
+        postmaster = psutil.Process(int((self.data_dir / "run" / "postgres.pid").read_text()))
+        args = postmaster.cmdline()
+        socket_dir = Path(args[args.index("-k") + 1])
+        return sibling_url(database_url(socket_dir), Settings.model_fields["intake_database"].default)
 
     def flow_run_of(self, request_id: str) -> dict[str, Any]:
         """The flow run the dispatcher made for a request (found by its ``request:<id>`` tag)."""

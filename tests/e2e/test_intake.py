@@ -1,13 +1,20 @@
 """The intake on the session stack: a key lists exactly its own requests, pages stay stable while new ones arrive,
-and a key past ``REELFLOW_MAX_ACTIVE_PER_KEY`` (default 20) gets a 429 with ``Retry-After`` until a job ends."""
+a key past ``REELFLOW_MAX_ACTIVE_PER_KEY`` (default 20) gets a 429 with ``Retry-After`` until a job ends, and the
+versioned migrations build a fresh database and upgrade one an older release left, keeping its rows."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core import intake, intake_webhooks
+from core.intake_db import MIGRATIONS, engine_for, ensure_database, migrate, sibling_url
 from tests.e2e.conftest import KEY_A, KEY_LIMIT, KEY_LIST, narrative_body, wait_for
 from tests.e2e.stack import Stack
 
@@ -92,3 +99,76 @@ def test_a_key_past_its_active_limit_gets_429_with_retry_after(stack: Stack) -> 
 
         admitted.append(wait_for(admitted_again, "a create to be admitted once one job ended", timeout=60))
         cancel_all(client, admitted)
+
+
+BEFORE_WEBHOOK_STATE = 6  # the schema version before the webhook delivery state's copy (migrations 7 and 8)
+
+
+@pytest.mark.parametrize("older", [0, BEFORE_WEBHOOK_STATE], ids=["fresh", "before-webhook-state"])
+def test_migrations_build_or_upgrade_a_database_and_keep_its_rows(stack: Stack, older: int) -> None:
+    asyncio.run(migrations_on_a_new_database(stack.intake_url, older))
+
+
+async def migrations_on_a_new_database(stack_intake: str, older: int) -> None:
+    """A database of its own on the stack's server: migrated to version ``older`` with a finished job in it (an
+    older release's), then to the current version twice (the second time a no-op), then dropped."""
+    url = sibling_url(stack_intake, f"intake_migration_{uuid.uuid4().hex[:12]}")
+    await ensure_database(url)
+    engine = engine_for(url, pooled=False)
+    try:
+        request_id = None
+        if older:
+            assert await migrate(engine, MIGRATIONS[:older]) == older
+            request_id = await finished_job(engine)
+        assert await migrate(engine) == len(MIGRATIONS)
+        assert await migrate(engine) == len(MIGRATIONS)
+        async with engine.connect() as conn:
+            versions = (await conn.execute(text("SELECT version FROM intake_schema ORDER BY version"))).scalars()
+            assert list(versions) == list(range(1, len(MIGRATIONS) + 1))  # each applied exactly once
+        if request_id is None:
+            request_id = await finished_job(engine)
+        found = await intake.read_queued(engine, request_id, "k")
+        assert found is not None
+        row, _ = found
+        assert row.record == {"status": "COMPLETED"}  # the row as it was
+        assert row.webhook_state is None  # no delivery state copied yet
+        flow_run_id = str(uuid.uuid4())
+        await intake.dispatched(engine, request_id, flow_run_id)
+        assert await intake_webhooks.uncopied(engine, 10) == [(request_id, flow_run_id)]  # for the reconciler
+        await intake_webhooks.merge(engine, request_id, {"status": "pending", "attempts": 1, "lease": 9})
+        await intake_webhooks.merge(engine, request_id, {"status": "delivered", "last_error": ""})
+        copy = {"status": "delivered", "attempts": 1, "last_error": ""}
+        assert await webhook_copy(engine, request_id) == copy
+        assert await intake_webhooks.uncopied(engine, 10) == []
+        state = {"status": "failed", "attempts": 2, "last_error": "http 5xx"}
+        assert not await intake_webhooks.repair(engine, request_id, state, seen=None)  # not the copy it read
+        assert await webhook_copy(engine, request_id) == copy
+        assert await intake_webhooks.repair(engine, request_id, state, seen=copy)
+        assert await webhook_copy(engine, request_id) == state
+    finally:
+        await engine.dispose()
+        await drop_database(url)
+
+
+async def webhook_copy(engine: AsyncEngine, request_id: str) -> dict[str, Any] | None:
+    found = await intake.read_queued(engine, request_id, "k")
+    assert found is not None
+    return found[0].webhook_state
+
+
+async def finished_job(engine: AsyncEngine) -> str:
+    request_id, _ = await intake.submit(engine, key_id="k", kind="narrative/reelflow-narrative", parameters={},
+                                        idempotency=None, webhook=True, limit=None)
+    await intake.record(engine, request_id, "COMPLETED", {"status": "COMPLETED"})
+    return request_id
+
+
+async def drop_database(url: str) -> None:
+    name = make_url(url).database
+    admin = engine_for(sibling_url(url, "postgres"), pooled=False)
+    try:
+        async with admin.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.e2e.conftest import FAIL_MARKER, SECRET_A, SECRET_B, flow_run_id, narrative_body, poll, terminal, wait_for
+from adapter import auth
+from adapter.http import create_app
+from core.jobstate import WEBHOOK_PENDING_TAG as PENDING_TAG
+from core.jobstate import WEBHOOK_PREFIX
+from core.settings import get_settings
+from tests.e2e.conftest import (
+    FAIL_MARKER,
+    KEY_A,
+    SECRET_A,
+    SECRET_B,
+    STACK_ENV,
+    flow_run_id,
+    narrative_body,
+    poll,
+    terminal,
+    wait_for,
+)
 from tests.e2e.receiver import HOLD, Receiver, running
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -58,15 +80,77 @@ def test_completed_job_delivers_one_verified_callback_matching_status(api: httpx
     assert all(d.verified for d in receiver.for_request(request_id))
 
 
-def test_retries_after_5xx_keep_the_same_webhook_id(api: httpx.Client, receiver: Receiver) -> None:
+def test_retries_after_5xx_keep_the_same_webhook_id(api: httpx.Client, stack: Stack, receiver: Receiver,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     receiver.script[:] = [500, 500, 200]
     request_id = create(api, ["A single candle in a dark room."], receiver.url)
     status = webhook_settled(api, request_id)
-    assert status["webhook"]["status"] == "delivered" and status["webhook"]["attempts"] == 3
+    assert status["webhook"] == {"status": "delivered", "attempts": 3, "last_error": None}
     attempts = [d for d in receiver.for_request(request_id) if d.payload["status"] == "COMPLETED"]
     assert [d.answered for d in attempts] == [500, 500, 200]
     assert len({d.headers["webhook-id"] for d in attempts}) == 1
     assert len(receiver.accepted(request_id, "COMPLETED")) == 1
+    labels = stack.flow_run_of(request_id)["labels"]  # the run's labels (the UI's) say the same as /status
+    assert labels[f"{WEBHOOK_PREFIX}status"] == "delivered"
+    assert labels[f"{WEBHOOK_PREFIX}attempts"] == 3
+    # The status of a finished job, webhook included, is read from the intake alone: an API whose Prefect is a
+    # port nobody listens on answers it exactly as the stack's own API does.
+    with api_without_prefect(stack, monkeypatch) as offline:
+        response = offline.get("/v1/video/status", params={"request_id": request_id})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["webhook"] == status["webhook"]
+    for key in ("request_id", "status", "progress", "stage", "details", "message"):
+        assert body[key] == status[key], key
+    assert urlsplit(body["result"]["videoUrl"]).path == urlsplit(status["result"]["videoUrl"]).path
+
+
+@pytest.mark.parametrize("missed", ["last-write", "never-written"])
+def test_reconciler_repairs_a_delivery_state_the_intake_missed(api: httpx.Client, stack: Stack,
+                                                               receiver: Receiver, missed: str) -> None:
+    request_id = create(api, ["A heron stands in the reeds."], receiver.url)
+    assert webhook_settled(api, request_id)["webhook"] == {"status": "delivered", "attempts": 1, "last_error": None}
+    if missed == "last-write":
+        # What a delivery leaves behind when its last copy to the intake failed: the row's copy one write behind
+        # the labels, and the run still tagged as owing its callback (flows.webhooks._finish keeps the tag then).
+        asyncio.run(set_webhook_copy(stack.intake_url, request_id, {"status": "pending", "attempts": 1}))
+        behind = api.get("/v1/video/status", params={"request_id": request_id}).json()
+        assert behind["webhook"] == {"status": "pending", "attempts": 1, "last_error": None}
+        run = stack.flow_run_of(request_id)
+        httpx.patch(f"{stack.prefect_api_url}/flow_runs/{run['id']}", timeout=10,
+                    json={"tags": [*run["tags"], PENDING_TAG]}).raise_for_status()
+    else:  # a job an older release finished, before the copy existed; the reconciler backfills it
+        asyncio.run(set_webhook_copy(stack.intake_url, request_id, None))
+    repaired = poll(api, request_id, lambda b: b["webhook"]["status"] == "delivered")
+    assert repaired["webhook"] == {"status": "delivered", "attempts": 1, "last_error": None}
+    wait_for(lambda: PENDING_TAG not in job_tags(stack, request_id), "the reconciler to drop the pending tag")
+    assert len(receiver.accepted(request_id, "COMPLETED")) == 1  # repaired, not delivered again
+
+
+async def set_webhook_copy(intake_url: str, request_id: str, state: dict[str, Any] | None) -> None:
+    conn = await asyncpg.connect(intake_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute("UPDATE intake SET webhook_state = $2::jsonb WHERE request_id = $1::uuid", request_id,
+                           None if state is None else json.dumps(state))
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def api_without_prefect(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The API app in-process on the stack's intake and media, its Prefect server a port nobody listens on."""
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("REELFLOW_INTAKE_URL", stack.intake_url)
+    monkeypatch.setenv("REELFLOW_DATA_DIR", str(stack.data_dir))
+    for name in ("REELFLOW_API_KEYS", "REELFLOW_WEBHOOK_SECRET"):
+        monkeypatch.setenv(name, STACK_ENV[name])
+    get_settings.cache_clear()
+    auth._known_keys.cache_clear()
+    try:
+        with TestClient(create_app(), headers={"API_KEY": KEY_A}) as client:
+            yield client
+    finally:
+        auth._known_keys.cache_clear()
 
 
 def test_receiver_down_at_the_end_then_up_gets_it(api: httpx.Client) -> None:

@@ -5,11 +5,16 @@ starve another tenant's, and Retry-After is honoured up to one hour only.
 of key B, created last, owes one to a healthy receiver. Reading is paged (page size 50 here, so B is on the fourth
 page) and deliveries are started round-robin per key, so B's callback goes out in the first pass, not after A's
 150. Deliveries run in-process (the ``deliver-webhook`` flow itself), so each attempt is real HTTP.
+
+A delivery whose copy of its state to the intake cannot be written (the database is down) still delivers and
+writes its labels; the run keeps owing its callback (its tag) so the reconciler can repair the copy later.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -20,12 +25,14 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import Failed
 
+from core.jobstate import REQUEST_ID
 from core.secrets import key_webhook_secret
 from core.settings import get_settings
 from flows.reconcile import reconcile_once
 from flows.status import WEBHOOK_PREFIX
 from flows.webhooks import PENDING_TAG, deliver_webhook
 from tests.e2e.receiver import Receiver, running
+from tests.e2e.stack import free_port
 
 SERVER_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 KID_A, KID_B = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
@@ -84,3 +91,23 @@ def test_one_keys_backlog_does_not_starve_another_key(webhook_settings: None, bu
         assert labels[f"{WEBHOOK_PREFIX}last_error"] == "http 5xx"
         assert now < float(labels[f"{WEBHOOK_PREFIX}next_at"]) <= now + 3600
     assert len([d for d in busy.deliveries if d.answered == 503]) == 19
+
+
+def test_a_delivery_goes_on_when_its_intake_copy_cannot_be_written(webhook_settings: None,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("REELFLOW_INTAKE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/reelflow")
+    get_settings.cache_clear()
+    receiver = Receiver(key_webhook_secret(SERVER_SECRET, KID_B))
+    with running(receiver), get_client(sync_client=True) as client:
+        run = finished_job(client, KID_B, receiver.url)
+        request_id = str(uuid.uuid4())
+        client.update_flow_run_labels(run.id, {REQUEST_ID: request_id})  # a job of the intake
+        with caplog.at_level(logging.WARNING, logger="flows.records"):
+            outcome = deliver_webhook(str(run.id))
+        after = client.read_flow_run(run.id)
+    assert outcome == "delivered"
+    assert len(receiver.accepted(request_id, "FAILED")) == 1
+    assert after.labels[f"{WEBHOOK_PREFIX}status"] == "delivered"
+    assert PENDING_TAG in after.tags  # the copy is behind: the reconciler repairs it, then drops the tag
+    assert any("could not copy the webhook state" in r.getMessage() for r in caplog.records)

@@ -1,4 +1,4 @@
-"""The job-state vocabulary: one terminal predicate, tags, run names, typed labels."""
+"""The job-state vocabulary: one terminal predicate, tags, run names, typed labels, the webhook delivery state."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from core.jobstate import (
     REQUEUES,
     STAGE,
     STAGE_PREFIX,
+    WEBHOOK_PREFIX,
     JobLabels,
+    WebhookState,
     is_terminal,
     job_tags,
     run_name,
@@ -60,3 +62,17 @@ def test_malformed_labels_read_as_defaults() -> None:
     assert labels.progress == 0
     assert labels.requeues == 0
     assert labels.request_id is None
+
+
+def test_webhook_state_reads_the_same_from_labels_and_from_the_intake_copy() -> None:
+    labels = {f"{WEBHOOK_PREFIX}status": "pending", f"{WEBHOOK_PREFIX}attempts": 2,
+              f"{WEBHOOK_PREFIX}last_error": "", f"{WEBHOOK_PREFIX}lease": 0, PROGRESS: 100}
+    copy = {"status": "pending", "attempts": 2, "last_error": ""}  # merged fields, as the delivery writes them
+    assert WebhookState.of(labels, WEBHOOK_PREFIX) == WebhookState.of(copy)
+    assert WebhookState.of(copy).model_dump() == {"status": "pending", "attempts": 2, "last_error": None}
+
+
+def test_webhook_state_before_any_attempt_is_pending_with_no_attempts() -> None:
+    expected = {"status": "pending", "attempts": 0, "last_error": None}
+    assert WebhookState.of(None).model_dump() == expected
+    assert WebhookState.of({"other": 1}, WEBHOOK_PREFIX).model_dump() == expected
