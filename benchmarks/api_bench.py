@@ -2,7 +2,8 @@
 
 Three measurements, each with 50 concurrent clients on the idle stack (one keep-alive connection each, through
 the lean client of :mod:`benchmarks.loadgen` on both sides, so the generator does not eat the CPU it measures),
-the narrative deployment paused so created jobs wait instead of loading the two cores with renders (this measures
+the runner held still (``tests.e2e.stack.frozen_runner``: pausing the deployment does not stop Prefect's runner from
+running runs created by hand) so created jobs wait instead of loading the two cores with renders (this measures
 the API, the intake and Prefect, not ffmpeg):
 
 1. **bare Prefect**: each client does 10 × (``POST /deployments/{id}/create_flow_run``, ``GET /flow_runs/{id}``)
@@ -143,10 +144,8 @@ def _drain(intake_url: str, owner: str, made: list[str]) -> dict[str, float]:
     return asyncio.run(run())
 
 
-def _set_paused(prefect_api: str, paused: bool) -> str:
-    deployment = httpx.get(f"{prefect_api}/deployments/name/narrative/reelflow-narrative").json()
-    httpx.patch(f"{prefect_api}/deployments/{deployment['id']}", json={"paused": paused}).raise_for_status()
-    return str(deployment["id"])
+def _deployment(prefect_api: str) -> str:
+    return str(httpx.get(f"{prefect_api}/deployments/name/narrative/reelflow-narrative").json()["id"])
 
 
 def _clean(prefect_api: str, api: str, key: str, runs: list[str], requests: list[str]) -> None:
@@ -179,14 +178,15 @@ def main() -> dict[str, Any]:
     data_dir = Path(os.environ["REELFLOW_BENCH_DATA_DIR"])
     runs: list[str] = []
     requests: list[str] = []
-    deployment = _set_paused(prefect_api, True)
-    try:
-        bare = _bare_prefect(prefect_api, deployment, runs)
-        ours = _our_api(api, key, requests)
-        drain = _drain(intake_url_of(data_dir), key_id(key), requests)
-    finally:
-        _clean(prefect_api, api, key, runs, requests)
-        _set_paused(prefect_api, False)
+    from tests.e2e.stack import frozen_runner
+
+    with frozen_runner(data_dir):
+        try:
+            bare = _bare_prefect(prefect_api, _deployment(prefect_api), runs)
+            ours = _our_api(api, key, requests)
+            drain = _drain(intake_url_of(data_dir), key_id(key), requests)
+        finally:
+            _clean(prefect_api, api, key, runs, requests)
     return {"clients": CLIENTS, "requests_each": CLIENTS * PER_CLIENT, "bare_prefect": bare, "our_api": ours,
             "drain": drain,
             "ratios": {"create_p99_ours_vs_bare": round(ours["create_p99_ms"] / bare["create_p99_ms"], 3),

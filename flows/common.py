@@ -23,7 +23,8 @@ from flows.records import current_request_id
 from tasks.assembly import assemble, publish
 from tasks.caller_media import clip, still
 from tasks.common import configured
-from tasks.music import MusicBedAsset, make_music, music_seed
+from tasks.music import music_seed
+from tasks.narration import MusicFailed, NarrationTrack, narrate_track
 from tasks.speech import speak
 from tasks.video import RenderedScene, local_motion, render_scene
 
@@ -72,6 +73,8 @@ class SceneWork:
     voices: list[PrefectFuture[VoiceAsset] | None] = field(default_factory=list)
     videos: list[PrefectFuture[str] | None] = field(default_factory=list)
     scenes: list[PrefectFuture[RenderedScene]] = field(default_factory=list)
+    #: The narration track (and music bed), built while the scenes render; None for a silent job without music.
+    track: PrefectFuture[NarrationTrack] | None = None
     #: True when the scene render makes the motion clip itself (a locally rendered video model).
     local_clips: bool = False
 
@@ -98,7 +101,8 @@ class Frame:
 
 
 def submit_scenes(
-    plan: list[SceneSpec], frame: Frame, narrate: Callable[[SceneSpec], tuple[str, str, float | None] | None]
+    plan: list[SceneSpec], frame: Frame, narrate: Callable[[SceneSpec], tuple[str, str, float | None] | None],
+    music: MusicOptions | None = None, words: str = "",
 ) -> SceneWork:
     """Submit every scene's tasks scene-major: scene 1's render can start as soon as its inputs are done, while
     later scenes are still being drawn and narrated (the thread pool runs tasks in submission order).
@@ -108,6 +112,9 @@ def submit_scenes(
     When the video model renders locally the scene render makes the motion itself, in the same encode as the
     captions, so no ``animate`` task is submitted. A caller's ``image_url`` / ``video_url`` (``tasks.caller_media``)
     replaces the generated still or clip.
+
+    Last comes the job's narration track: the voices fix every scene's length, so the track (and the ``music`` bed,
+    seeded by the request's ``words``: the same request gets the same music) is made while the scenes render.
     """
     work = SceneWork(plan, local_clips=local_motion(frame.video_model))
     w, h, fps = frame.width, frame.height, frame.fps
@@ -122,6 +129,9 @@ def submit_scenes(
         work.videos.append(video)
         work.scenes.append(configured(render_scene).submit(s, image, voice, video, w, h, fps, frame.fade,
                                                            captions=frame.captions))
+    bed = music if music is not None and music.enabled else None
+    if bed is not None or any(v is not None for v in work.voices):
+        work.track = configured(narrate_track).submit(plan, work.voices, fps, bed, music_seed(words))
     return work
 
 
@@ -137,37 +147,23 @@ def run_scenes(progress: Progress, work: SceneWork, silent_done: bool = False) -
     wait_all(progress, work.pending(), {"frame_generation": "ai_video_generation"} if work.local_clips else None)
 
 
-def music_bed(progress: Progress, options: MusicOptions, scenes: list[RenderedScene], words: str
-              ) -> MusicBedAsset | None:
-    """The job's music bed, as long as its scenes together (None without music); a failure is "music failed: ...".
-
-    ``words`` (the request's text) seeds the composer: the same request gets the same music."""
-    if not options.enabled:
-        return None
-    try:
-        bed: MusicBedAsset = configured(make_music)(options, sum(s.duration for s in scenes), music_seed(words))
-    except Exception as exc:
-        raise fail(progress, "music", None, exc) from exc
-    return bed
-
-
-def finish(progress: Progress, work: SceneWork, aspect_ratio: str, music: MusicOptions | None = None,
-           words: str = "", edit: EditPlan | None = None) -> VideoResult:
-    """Make the music bed (when ``music`` asks for one), assemble the rendered scenes with it and publish the job's
-    files; a failure fails the "video_generation" stage (the bed's: "music failed: ...").
+def finish(progress: Progress, work: SceneWork, aspect_ratio: str, edit: EditPlan | None = None) -> VideoResult:
+    """Assemble the rendered scenes with the narration track and publish the job's files; a failure fails the
+    "video_generation" stage (the music bed's: "music failed: ...").
 
     ``edit``: the plan of an ``/edit`` job, so the result can say which scenes were reused."""
     rendered = [f.result() for f in work.scenes]
     narration = [f.result() if f else None for f in work.voices]
-    bed = music_bed(progress, music, rendered, words) if music else None
     videos = [f.result() if f else (r.clip if work.local_clips else None) for f, r in zip(work.videos, rendered,
                                                                                          strict=True)]
     try:
-        assembled = configured(assemble)(rendered, narration, bed)
+        track = work.track.result() if work.track else None
+        assembled = configured(assemble)(rendered, narration, track.music if track else None)
         progress.step("video_generation")
         result = publish(job_id(), assembled, work.plan, [f.result() for f in work.images], rendered, narration,
                          videos, aspect_ratio, edit)
+    except MusicFailed as exc:
+        raise fail(progress, "music", None, exc) from exc
     except Exception as exc:
         raise fail(progress, "video_generation", None, exc) from exc
     return result
-

@@ -107,9 +107,9 @@ def movie(request: MovieRequest, edit: EditPlan | None = None) -> VideoResult:
             return None
         return voice.provider, voice.speaker, (s.duration or 0) - NARRATION_TAIL_S
 
-    work = submit_scenes(plan_specs, frame, narrate)
+    work = submit_scenes(plan_specs, frame, narrate, spec.music, spec.prompt)
     run_scenes(progress, work, silent_done=spec.narration)
-    result = finish(progress, work, spec.aspect_ratio, spec.music, spec.prompt, edit)
+    result = finish(progress, work, spec.aspect_ratio, edit)
     progress.finish()
     publish_completed(job_id(), result, note=f"Style: {script.style.prefix()}(script by {script.written_by})")
     logger.info("movie ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)

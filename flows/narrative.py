@@ -55,9 +55,10 @@ def narrative(request: NarrativeRequest, edit: EditPlan | None = None) -> VideoR
 
     frame = Frame(spec.image_model or "", spec.video_model if generative else None, width, height, fps,
                   spec.aspect_ratio, captions=spec.captions)
-    work = submit_scenes(plan, frame, lambda s: (voice.provider, voice.speaker, None))
+    work = submit_scenes(plan, frame, lambda s: (voice.provider, voice.speaker, None), spec.music,
+                         "\n".join(spec.prompt_list))
     run_scenes(progress, work)
-    result = finish(progress, work, spec.aspect_ratio, spec.music, "\n".join(spec.prompt_list), edit)
+    result = finish(progress, work, spec.aspect_ratio, edit)
     progress.finish()
     publish_completed(job_id(), result)
     logger.info("video ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)

@@ -1,16 +1,13 @@
 """The whole video: scene clips joined by stream copy, one narration track (with the music bed ducked under it when
 the job has music), then the published files.
 
-The narration track is built from per-scene levelled pieces (``media.audio.level_scene``), each a content-addressed
-asset of its narration and its scene's length: a job whose scenes were levelled before (an edit that changed one
-scene, a rerun) levels only the scenes that are new, and the whole track is a join of stored pieces plus one small
-gain, stored as its own asset (``narration_key``) so that an edit of pictures only reuses it whole.
+The narration track is made by the ``narration`` task while the scenes render (``tasks.narration``); here it is
+normally found stored, so assembling is a stream-copy join and mux. Whatever is missing is made here the same way.
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,19 +17,12 @@ from core.edits import EditPlan
 from core.results import SceneAssets, SceneSpec, VideoResult, VoiceAsset
 from core.storage import content_key
 from media.assemble import clip_videos, concat_clips, extract_poster
-from media.audio import build_narration, level_scene
 from media.captions import Cue, Word, group_words, offset_cues, write_sidecars
-from media.mix import MusicBed
 from media.probe import VideoStream, probe
 from tasks.common import RENDERER_VERSION, asset_cache, renderer_of, storage, stored, workdir
 from tasks.music import MusicBedAsset
+from tasks.narration import NARRATION, ensure_track
 from tasks.video import RenderedScene
-
-#: How the narration track is made (2: per-scene levelled pieces, one AAC encode with the fast coder); part of the
-#: assembly key, so a video joined the earlier way is joined again rather than reused.
-NARRATION = "2"
-#: Loudness every piece is levelled to, and the true-peak ceiling (DESIGN.md §7).
-TARGET_LUFS, TRUE_PEAK = -16.0, -1.0
 
 
 def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
@@ -44,47 +34,6 @@ def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
     )
 
 
-def narration_key(scenes: list[RenderedScene], pieces: list[tuple[str, float] | None],
-                  music: MusicBedAsset | None) -> str:
-    """The whole narration track (AAC): its levelled pieces, the scenes' lengths and the music bed. An edit that
-    changed only pictures keeps every piece, so it reuses the track instead of measuring, levelling and encoding
-    the whole video's audio again."""
-    bed = {"music": music.key, "volume": music.volume} if music else {}
-    return content_key("narration", "m4a", pieces=[p[0] if p else None for p in pieces],
-                       durations=[s.duration for s in scenes], lufs=TARGET_LUFS, peak=TRUE_PEAK,
-                       renderer=RENDERER_VERSION, narration=NARRATION, **bed)
-
-
-def levelled_key(voice: VoiceAsset, seconds: float) -> str:
-    """A scene's levelled narration: its narration file at its scene's exact length (in samples), at the target."""
-    return content_key("levelled", "flac", wav=voice.wav, samples=round(seconds * 48_000), lufs=TARGET_LUFS,
-                       peak=TRUE_PEAK, renderer=RENDERER_VERSION)
-
-
-def _levelled(voice: VoiceAsset, seconds: float) -> tuple[str, float]:
-    """The scene's levelled piece (made only when not stored yet) and its true peak (dBTP)."""
-    store = storage()
-    key = levelled_key(voice, seconds)
-    facts_key = key.rsplit(".", 1)[0] + ".json"
-
-    def level(tmp: Path) -> Path:
-        made = level_scene(store.local_copy(voice.wav, tmp), seconds, tmp / "levelled.flac",
-                           target_lufs=TARGET_LUFS, true_peak=TRUE_PEAK)
-        store.put_bytes(facts_key, json.dumps({"lufs": made.lufs, "peak": made.peak}).encode())
-        return tmp / "levelled.flac"
-
-    stored(key, level, task="assemble", beside=(facts_key,))
-    return key, float(json.loads(store.get_bytes(facts_key))["peak"])
-
-
-def levelled_pieces(scenes: list[RenderedScene], voices: list[VoiceAsset | None]) -> list[tuple[str, float] | None]:
-    """Every narrated scene's levelled piece and peak (None for a silent scene), missing ones made two at a time."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        made = {i: pool.submit(_levelled, v, s.duration) for i, (s, v) in enumerate(zip(scenes, voices, strict=True))
-                if v is not None}
-        return [made[i].result() if i in made else None for i in range(len(scenes))]
-
-
 @task(name="assemble", task_run_name="assemble", cache_key_fn=asset_cache(assembly_key))
 def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music: MusicBedAsset | None = None) -> str:
     """Concatenate the clips without re-encoding and mux one loudness-normalised narration track, with ``music``
@@ -94,17 +43,7 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
 
     def join(tmp: Path) -> Path:
         clips = [store.local_copy(s.clip, tmp) for s in scenes]
-        pieces = levelled_pieces(scenes, voices)
-        peaks = [p[1] for p in pieces if p]
-
-        def narrate(scratch: Path) -> Path:
-            segments = [(store.local_copy(p[0], scratch) if p else None, s.duration)
-                        for s, p in zip(scenes, pieces, strict=True)]
-            bed = MusicBed(store.local_copy(music.key, scratch), music.volume) if music else None
-            return build_narration(segments, scratch / "narration.m4a", music=bed, target_lufs=TARGET_LUFS,
-                                   true_peak=TRUE_PEAK, known_peak=max(peaks) if peaks else None)
-
-        track = stored(narration_key(scenes, pieces, music), narrate, task="assemble")
+        track = ensure_track(voices, [s.duration for s in scenes], music, "assemble")  # stored by `narration`
         audio = store.local_copy(track, tmp)
         final = concat_clips(clips, tmp / "final.mp4", audio=audio, videos=_videos(scenes, clips))
         _describe(final, key, tmp)

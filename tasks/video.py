@@ -53,6 +53,12 @@ def _clip_seconds(scene: SceneSpec, model: str, voice: VoiceAsset | None, fps: i
     return scene.clip_length or clip_length_for(model, scene_duration(voice.duration if voice else None, fps))
 
 
+def scene_seconds(scene: SceneSpec, voice: VoiceAsset | None, fps: int) -> float:
+    """How long a scene lasts: its planned length (movies), else as long as its narration needs (frame-aligned).
+    Known once the narration exists, before the scene is rendered (the narration track is built from it)."""
+    return scene.duration or scene_duration(voice.duration if voice else None, fps)
+
+
 def motion_index(scene: SceneSpec) -> int:
     """Which camera move a scene gets: by its place, shifted by each clip reroll (so a reroll moves differently)."""
     return scene.index + scene.clip_seed
@@ -129,7 +135,7 @@ def render_scene(
     ``captions`` is the caller's caption style (``None``: the classic default; style "none": nothing burned in).
     """
     key = scene_key(scene, image, voice, video, width, height, fps, fade, captions)
-    duration = scene.duration or scene_duration(voice.duration if voice else None, fps)
+    duration = scene_seconds(scene, voice, fps)
     preset = get_settings().x264_preset
 
     def render(tmp: Path) -> Path:

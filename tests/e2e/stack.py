@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,24 +47,32 @@ class Stack:
         self.prefect_api_url = f"http://127.0.0.1:{prefect_port}/api"
         self.log_path = log_path
         self.data_dir = log_path.parent
+        self._log_start = log_path.stat().st_size if log_path.exists() else 0
 
     def log_tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def wait_healthy(self, timeout: float = START_TIMEOUT) -> None:
-        """Poll the API's /health (the supervisor starts the API last, so this means everything is up)."""
+        """Poll the API's /health until it answers and the supervisor has said the whole stack is up (the API
+        starts beside Prefect, so it can answer before the runner has registered the deployments)."""
         deadline = time.monotonic() + timeout
         while True:
             code = self.process.poll()
             if code is not None:
                 raise RuntimeError(f"the stack exited with code {code} while starting; log tail:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200 and self._said_up():
                     return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the stack was not healthy within {timeout:.0f} s; log tail:\n{self.log_tail()}")
             time.sleep(0.25)
+
+    def _said_up(self) -> bool:
+        """The supervisor's "reelflow is up" line is in the log since this stack (re)started."""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return b"] reelflow is up in " in log.read()
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         """Signal the supervisor's group (SIGTERM, or SIGINT as Ctrl-C in its terminal does); it must exit within 30 s
@@ -114,6 +123,23 @@ class Stack:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def frozen_runner(data_dir: Path) -> Iterator[None]:
+    """Hold the stack's runner (and everything in its process group) still with SIGSTOP, then let it go on.
+
+    For jobs that must wait instead of rendering: pausing the deployment does not do it (Prefect's runner still
+    runs a paused deployment's runs that were created by hand, as the dispatcher creates them), and renders would
+    take the two cores the measurement or the test needs. The supervisor sees a live runner throughout. The runner
+    also hosts the reconciler, which waits with it.
+    """
+    group = int((data_dir / "run" / "runner.pid").read_text())
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(group, signal.SIGCONT)
 
 
 def _describe(process: psutil.Process) -> str:

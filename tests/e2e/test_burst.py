@@ -1,7 +1,7 @@
 """A burst of 1,000 creates at concurrency 50 while the Prefect server is killed and restarted in the middle.
 
-Its own stack (the admission limit raised to let one key hold 1,000 jobs, and the narrative deployment paused so
-the jobs wait instead of rendering). Every create must answer 200 — also while Prefect is down — with 1,000
+Its own stack (the admission limit raised to let one key hold 1,000 jobs, and the runner held still so the jobs
+wait instead of rendering: ``frozen_runner``). Every create must answer 200 — also while Prefect is down — with 1,000
 distinct request ids; the dispatcher must turn each into exactly one flow run (none lost, none duplicated, found
 by the request id each run carries); then every request is cancelled and must reach a terminal state.
 """
@@ -22,7 +22,7 @@ import pytest
 
 from core.secrets import key_id
 from tests.e2e.conftest import narrative_body, wait_for
-from tests.e2e.stack import Stack, start_stack
+from tests.e2e.stack import Stack, frozen_runner, start_stack
 
 # Deadlines, not speed checks: the waits poll and return as soon as the state is reached. The dispatcher drains
 # at the rate Prefect creates runs, which on a 2-core machine shared with another worker (make test runs two) or
@@ -31,20 +31,13 @@ DRAIN_TIMEOUT, TERMINAL_TIMEOUT = 900, 600
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 KEY = "burst-key-0123456789abcdef"
 TOTAL, CONCURRENCY, KILL_AFTER = 1000, 50, 250
-ENV = {"REELFLOW_API_KEYS": KEY, "REELFLOW_MAX_ACTIVE_PER_KEY": "5000", "REELFLOW_RUNNER_LIMIT": "1",
-       "REELFLOW_RECONCILE_INTERVAL": "1"}
+ENV = {"REELFLOW_API_KEYS": KEY, "REELFLOW_MAX_ACTIVE_PER_KEY": "5000"}
 
 
 @pytest.fixture(scope="module")
 def burst_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with start_stack(tmp_path_factory.mktemp("burst"), ENV) as stack:
+    with start_stack(tmp_path_factory.mktemp("burst"), ENV) as stack, frozen_runner(stack.data_dir):
         yield stack
-
-
-def pause_narrative(prefect_api: str) -> None:
-    deployment = httpx.get(f"{prefect_api}/deployments/name/narrative/reelflow-narrative", timeout=30).json()
-    httpx.patch(f"{prefect_api}/deployments/{deployment['id']}", json={"paused": True},
-                timeout=30).raise_for_status()
 
 
 def kill_prefect(stack: Stack) -> None:
@@ -101,7 +94,6 @@ def runs_of_key(stack: Stack) -> list[dict[str, Any]]:
 
 def test_a_thousand_creates_survive_a_prefect_restart_and_each_becomes_exactly_one_run(burst_stack: Stack) -> None:
     stack = burst_stack
-    pause_narrative(stack.prefect_api_url)
     killed: dict[str, float] = {}
 
     def on_count(count: int) -> None:

@@ -37,7 +37,7 @@ def run(flow: Any, request: Any, edit: EditPlan | None = None) -> tuple[VideoRes
 
 
 def narration_tracks() -> set[str]:
-    """The whole-video narration tracks in the cache (``tasks.assembly.narration_key``: the only AAC files there)."""
+    """The whole-video narration tracks in the cache (``tasks.narration.narration_key``: the only AAC files there)."""
     store = storage()
     return {str(p) for p in Path(store.root, "cache").glob("*/*.m4a")}
 

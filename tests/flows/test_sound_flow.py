@@ -53,6 +53,7 @@ def test_music_and_karaoke_are_made_once_and_a_rerun_calls_nothing() -> None:
     first = narrative(req, return_state=True)
     assert first.is_completed(), first.message
     assert CALLS["music"] - before["music"] == 1
+    assert task_states(first)["music"] == "Completed", "the bed is made by its own task run, in the narration's"
 
     after_first = CALLS.copy()
     again = narrative(req, return_state=True)
@@ -60,7 +61,9 @@ def test_music_and_karaoke_are_made_once_and_a_rerun_calls_nothing() -> None:
     assert CALLS == after_first, "a repeated request must not call any provider, music included"
     states = task_states(again)
     assets = {name: state for name, state in states.items() if name not in ("plan-scenes", "publish")}
-    assert sorted(assets) == ["assemble", "image-1", "image-2", "music", "scene-1", "scene-2", "voice-1", "voice-2"]
+    # the narration track (voice + bed) is reused whole, so its music task does not even run
+    assert sorted(assets) == ["assemble", "image-1", "image-2", "narration", "scene-1", "scene-2", "voice-1",
+                              "voice-2"]
     assert set(assets.values()) == {"Cached"}, states
 
 
