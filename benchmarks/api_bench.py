@@ -14,7 +14,11 @@ the API, the intake and Prefect, not ffmpeg):
    API calls); the drain rate is jobs / (last − first dispatch time), read from the rows, and is compared with the
    bare create rate of step 1.
 
-Every run made is cancelled or deleted afterwards. Figures are printed, never asserted.
+Between the phases, what the last one made is deleted (Prefect's runs) or cancelled (our requests) and the stack
+is left to settle until its processes are idle (:func:`_settle`): a phase must not pay for the previous one's
+thousand runs (Prefect's late-runs service marks every waiting run ``Late``, one state change each), and the bare
+create rate and the drain rate are then measured on a server in the same state. Figures are printed, never
+asserted.
 """
 
 from __future__ import annotations
@@ -55,7 +59,39 @@ async def _everyone(client: Callable[[], Awaitable[None]]) -> float:
     return time.perf_counter() - start
 
 
-def _bare_prefect(prefect_api: str, deployment: str, made: list[str]) -> dict[str, float]:
+def _stack_cpu() -> float:
+    """CPU seconds the stack's processes (Prefect server, API, dispatcher, PostgreSQL...) have spent so far."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(int(os.environ["REELFLOW_BENCH_STACK_PID"]))
+        procs = [root, *root.children(recursive=True)]
+    except (KeyError, psutil.Error):
+        return 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _settle(clean: Callable[[], None], quiet: float = 0.15, timeout: float = 180.0) -> float:
+    """Clean up after a phase, then wait until the stack uses under ``quiet`` of a core over 2 s; seconds waited."""
+    clean()
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = _stack_cpu()
+        time.sleep(2.0)
+        if (_stack_cpu() - before) / 2.0 < quiet:
+            break
+    return round(time.monotonic() - start, 1)
+
+
+def _bare_prefect(prefect_api: str, deployment: str, made: list[str], settle: Callable[[], float]
+                  ) -> dict[str, float]:
     creates: list[float] = []
     reads: list[float] = []
     only: list[float] = []
@@ -85,6 +121,7 @@ def _bare_prefect(prefect_api: str, deployment: str, made: list[str]) -> dict[st
                     errors.append(str(exc))
 
     asyncio.run(_everyone(create_then_read))
+    settle()
     wall = asyncio.run(_everyone(create_only))
     return {**_summary("create", creates), **_summary("read", reads), "creates_per_s": round(len(only) / wall, 1),
             "errors": len(errors)}
@@ -180,10 +217,19 @@ def main() -> dict[str, Any]:
     requests: list[str] = []
     from tests.e2e.stack import frozen_runner
 
+    def settle() -> float:
+        def clean() -> None:
+            _clean(prefect_api, api, key, runs, requests)
+            runs.clear()
+            requests.clear()
+        return _settle(clean)
+
     with frozen_runner(data_dir):
         try:
-            bare = _bare_prefect(prefect_api, _deployment(prefect_api), runs)
+            bare = _bare_prefect(prefect_api, _deployment(prefect_api), runs, settle)
+            settle()
             ours = _our_api(api, key, requests)
+            settle()
             drain = _drain(intake_url_of(data_dir), key_id(key), requests)
         finally:
             _clean(prefect_api, api, key, runs, requests)

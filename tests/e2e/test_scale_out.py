@@ -160,8 +160,13 @@ def test_a_worker_stopped_with_sigterm_leaves_its_job_to_be_resumed(cluster: Clu
     with cluster.prefect() as prefect:
         runs = prefect.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}, "limit": 200})
         states = [(r["name"], r["state"]["name"]) for r in runs.raise_for_status().json() if r.get("state")]
-        logs = prefect.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 1000})
-        said = [entry["message"] for entry in logs.raise_for_status().json()]
+        said: list[str] = []
+        while True:  # Prefect pages at most 200 lines
+            page = prefect.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200,
+                                                      "offset": len(said)}).raise_for_status().json()
+            said += [entry["message"] for entry in page]
+            if len(page) < 200:
+                break
     for prefix in ("image-", "voice-"):
         made = {n for n, state in states if n.startswith(prefix) and state in ("Completed", "Cached")}
         assert made == {f"{prefix}{i}" for i in range(1, 9)}, states
