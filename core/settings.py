@@ -7,7 +7,7 @@ its cache instead of patching attributes. Secrets are ``SecretStr`` and never be
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -166,14 +166,17 @@ class Settings(BaseSettings):
             raise ValueError("REELFLOW_MUSIC_BACKEND=replicate needs REPLICATE_API_TOKEN")
         return self
 
-    @property
+    # media_url and results_url are read several times by every task (each storage access opens the store by its
+    # URL) and resolving the data dir is a few system calls; the settings never change once built, so each is
+    # worked out once.
+    @cached_property
     def media_url(self) -> str:
         """Where generated media lives: the configured storage URL or a folder in the data dir."""
         if self.storage_url:
             return self.storage_url.rstrip("/")
         return (self.data_dir.resolve() / "media").as_uri()
 
-    @property
+    @cached_property
     def results_url(self) -> str:
         """Where Prefect persists task results (next to the media, so every worker sees the same cache)."""
         if self.storage_url:

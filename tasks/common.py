@@ -86,15 +86,24 @@ def retry_if_retryable(task: Task[Any, Any], task_run: TaskRun, state: State[Any
 
 
 def configured(task: T) -> T:
-    """A task with this server's retry schedule and result storage applied."""
+    """A task with this server's retry schedule and result storage applied.
+
+    Made once per task and setting, not per submission: ``with_options`` builds a new ``Task``, which reads the
+    function's source (measured ~5 ms each, 20 per 6-scene job: a tenth of an identical rerun).
+    """
     settings = get_settings()
-    delays = exponential_backoff(backoff_factor=settings.task_retry_delay)(settings.task_retries)
+    return _configured(task, settings.task_retries, settings.task_retry_delay, settings.results_url)  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=256)
+def _configured(task: Task[Any, Any], retries: int, retry_delay: float, results_url: str) -> Task[Any, Any]:
+    delays = exponential_backoff(backoff_factor=retry_delay)(retries)
     return task.with_options(
-        retries=settings.task_retries,
+        retries=retries,
         retry_delay_seconds=delays,
         retry_jitter_factor=0.5,
         retry_condition_fn=retry_if_retryable,
-        result_storage=result_storage(),
+        result_storage=_result_storage(results_url),
         persist_result=True,
         result_serializer="json",  # never pickle: a writable results prefix must not become code execution
     )
