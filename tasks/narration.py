@@ -14,6 +14,7 @@ edit that changed one scene levels only that scene, and an edit of pictures only
 from __future__ import annotations
 
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,11 +25,13 @@ from core.errors import ReelflowError
 from core.results import SceneSpec, VoiceAsset
 from core.storage import content_key
 from core.styles import MusicOptions
-from media.audio import build_narration, level_scene
+from media.audio import SAMPLE_RATE, build_narration, level_scene
 from media.mix import MusicBed
 from tasks.common import RENDERER_VERSION, asset_cache, configured, storage, stored
 from tasks.music import MusicBedAsset, make_music, music_key
 from tasks.video import scene_seconds
+
+log = logging.getLogger(__name__)
 
 #: How the narration track is made (2: per-scene levelled pieces, one AAC encode with the fast coder); part of the
 #: track's and the assembly's keys, so a video joined the earlier way is joined again rather than reused.
@@ -61,7 +64,7 @@ def narration_key(durations: list[float], pieces: list[Piece], music: MusicBedAs
 
 def levelled_key(voice: VoiceAsset, seconds: float) -> str:
     """A scene's levelled narration: its narration file at its scene's exact length (in samples), at the target."""
-    return content_key("levelled", "flac", wav=voice.wav, samples=round(seconds * 48_000), lufs=TARGET_LUFS,
+    return content_key("levelled", "flac", wav=voice.wav, samples=round(seconds * SAMPLE_RATE), lufs=TARGET_LUFS,
                        peak=TRUE_PEAK, renderer=RENDERER_VERSION)
 
 
@@ -79,6 +82,20 @@ def _levelled(voice: VoiceAsset, seconds: float, step: str) -> tuple[str, float]
 
     stored(key, level, task=step, beside=(facts_key,))
     return key, float(json.loads(store.get_bytes(facts_key))["peak"])
+
+
+def level_ahead(scene: SceneSpec, voice: VoiceAsset, fps: int) -> None:
+    """Level a scene's narration into its piece as soon as the narration exists (``speak`` calls this), so the
+    pieces are made one by one while scenes render and the ``narration`` task, which needs every voice, is left
+    with one join and encode instead of the whole job's levelling at the end (it was the last thing to finish).
+
+    Best effort: the ``narration`` task makes any piece still missing, and a failure is reported there, under its
+    own stage, as before.
+    """
+    try:
+        _levelled(voice, scene_seconds(scene, voice, fps), "narration")
+    except Exception as exc:
+        log.warning("could not level scene %d's narration ahead (%s); the narration task will", scene.index, exc)
 
 
 def levelled_pieces(voices: list[VoiceAsset | None], durations: list[float], step: str) -> list[Piece]:

@@ -13,9 +13,12 @@ from media.speech_fit import apply_fit, plan_fit
 from providers import registry
 from providers.base import Speech
 from tasks.common import RENDERER_VERSION, asset_cache, storage, stored, vendor_slot, workdir
+from tasks.narration import level_ahead
 
 
-def voice_key(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None) -> str:
+def voice_key(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None,
+              fps: int | None = None) -> str:
+    """The narration's storage key (``fps`` only says whether ``speak`` levels ahead: not part of the key)."""
     return content_key("voice", "wav", provider=provider, speaker=speaker, text=scene.text, renderer=RENDERER_VERSION,
                        backend=registry.voice_renderer_for(provider),
                        **({"max_seconds": max_seconds} if max_seconds is not None else {}),
@@ -33,10 +36,13 @@ def _fit(speech: Speech, max_seconds: float) -> tuple[bytes, list[Word], float]:
 
 
 @task(name="speak", task_run_name="voice-{scene.index}", cache_key_fn=asset_cache(voice_key))
-def speak(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None) -> VoiceAsset:
+def speak(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | None = None,
+          fps: int | None = None) -> VoiceAsset:
     """Narrate the scene's line (or reuse the stored narration) and return where it is and its timings.
 
     ``max_seconds`` (movies, whose scene lengths are fixed) is the longest the narration may last; see ``_fit``.
+    ``fps`` (the job's frame rate) fixes the scene's length, so the narration is also levelled into its piece of
+    the job's track here (``tasks.narration.level_ahead``).
     """
     key = voice_key(scene, provider, speaker, max_seconds)
     meta_key = key.removesuffix(".wav") + ".json"
@@ -53,4 +59,7 @@ def speak(scene: SceneSpec, provider: str, speaker: str, max_seconds: float | No
         return json.dumps(asset.model_dump()).encode()
 
     stored(meta_key, narrate, task="speak", text=scene.text, beside=(key,))
-    return VoiceAsset.model_validate_json(storage().get_bytes(meta_key))
+    voice = VoiceAsset.model_validate_json(storage().get_bytes(meta_key))
+    if fps is not None:
+        level_ahead(scene, voice, fps)
+    return voice
