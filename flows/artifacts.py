@@ -12,8 +12,10 @@ Artifacts page groups them per job; the titles (:data:`VIDEO_TITLE` ...) are wha
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prefect import Flow
@@ -82,10 +84,19 @@ def video_markdown(request_id: str, result: VideoResult, note: str = "") -> str:
 
 
 def publish_completed(request_id: str, result: VideoResult, note: str = "") -> None:
-    """Leave the scene table and the video card on the run (inside the flow, after ``publish``)."""
+    """Leave the scene table and the video card on the run (inside the flow, after ``publish``).
+
+    The two are created at once, the table from a thread in the run's context (so it is attached to this run and
+    sent with its API client): each is a round trip to the API, on the path between the last render and the job's
+    COMPLETED state.
+    """
     short = request_id[:8]
-    create_table_artifact(scene_rows(result), key=f"scenes-{short}", description=SCENES_TITLE)
-    create_markdown_artifact(video_markdown(request_id, result, note), key=f"video-{short}", description=VIDEO_TITLE)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelflow-artifacts") as pool:
+        table = pool.submit(contextvars.copy_context().run, create_table_artifact, scene_rows(result),
+                            key=f"scenes-{short}", description=SCENES_TITLE)
+        create_markdown_artifact(video_markdown(request_id, result, note), key=f"video-{short}",
+                                 description=VIDEO_TITLE)
+        table.result()
 
 
 def advice(stage: str, reason: str) -> str:

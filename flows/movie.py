@@ -68,7 +68,7 @@ def _script(progress: Progress, request: MovieRequest, plan: ClipPlan) -> MovieS
     return script
 
 
-@flow(name="movie", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
+@flow(name="movie", task_runner=ThreadPoolTaskRunner(max_workers=4),
       result_serializer="json",
       on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
 def movie(request: MovieRequest, edit: EditPlan | None = None) -> VideoResult:
@@ -92,7 +92,7 @@ def movie(request: MovieRequest, edit: EditPlan | None = None) -> VideoResult:
         "ai_video_generation": (WEIGHTS["ai_video_generation"], n),
         "frame_generation": (WEIGHTS["frame_generation"], n),
         "video_generation": (WEIGHTS["video_generation"], 2),
-    }, webhook_url=request.webhookUrl)
+    }, webhook_url=request.webhookUrl, run_name=run_name())
     progress.start()
     logger.info("%.2f s as %d clips %s at %dx%d", plan.total, n, list(plan.clips), width, height)
     script = _script(progress, request, plan)
@@ -110,7 +110,7 @@ def movie(request: MovieRequest, edit: EditPlan | None = None) -> VideoResult:
     work = submit_scenes(plan_specs, frame, narrate, spec.music, spec.prompt)
     run_scenes(progress, work, silent_done=spec.narration)
     result = finish(progress, work, spec.aspect_ratio, edit)
-    progress.finish()
-    publish_completed(job_id(), result, note=f"Style: {script.style.prefix()}(script by {script.written_by})")
+    note = f"Style: {script.style.prefix()}(script by {script.written_by})"
+    progress.finish(meanwhile=lambda: publish_completed(job_id(), result, note=note))
     logger.info("movie ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)
     return result

@@ -26,7 +26,7 @@ def run_name() -> str:
     return job_run_name("narrative")
 
 
-@flow(name="narrative", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
+@flow(name="narrative", task_runner=ThreadPoolTaskRunner(max_workers=4),
       result_serializer="json",
       on_completion=[on_terminal], on_failure=[on_terminal, on_failed], on_cancellation=[on_terminal])
 def narrative(request: NarrativeRequest, edit: EditPlan | None = None) -> VideoResult:
@@ -49,7 +49,7 @@ def narrative(request: NarrativeRequest, edit: EditPlan | None = None) -> VideoR
         "ai_video_generation": (WEIGHTS["ai_video_generation"], sum(generative or bool(s.video_url) for s in plan)),
         "frame_generation": (WEIGHTS["frame_generation"], n),
         "video_generation": (WEIGHTS["video_generation"], 2),
-    }, webhook_url=request.webhookUrl)
+    }, webhook_url=request.webhookUrl, run_name=run_name())
     progress.start()
     logger.info("%d scenes at %dx%d, voice %s/%s", n, width, height, voice.provider, voice.speaker)
 
@@ -59,7 +59,6 @@ def narrative(request: NarrativeRequest, edit: EditPlan | None = None) -> VideoR
                          "\n".join(spec.prompt_list))
     run_scenes(progress, work)
     result = finish(progress, work, spec.aspect_ratio, edit)
-    progress.finish()
-    publish_completed(job_id(), result)
+    progress.finish(meanwhile=lambda: publish_completed(job_id(), result))
     logger.info("video ready: %s (%.2f s, %d bytes)", result.video, result.duration, result.size_bytes)
     return result

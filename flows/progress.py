@@ -32,17 +32,19 @@ MIN_INTERVAL = 0.5  # seconds between two progress updates of one run
 class Progress:
     """Counts finished units per stage and publishes the weighted total after each one."""
 
-    def __init__(self, stages: dict[str, tuple[float, int]], webhook_url: str | None = None) -> None:
-        """``stages`` maps a stage name to (weight, number of units) in pipeline order."""
+    def __init__(self, stages: dict[str, tuple[float, int]], webhook_url: str | None = None,
+                 run_name: str | None = None) -> None:
+        """``stages`` maps a stage name to (weight, number of units) in pipeline order; ``run_name``: the name the
+        run should have (the publisher renames it when it has another: a run not made by the dispatcher)."""
         self._stages = {name: spec for name, spec in stages.items() if spec[1] > 0}
         self._done = dict.fromkeys(self._stages, 0)
         self._state = dict.fromkeys(self._stages, "INIT")
         self._lock = threading.Lock()
-        self._artifact: UUID | None = None
         self._publisher: _Publisher | None = None
         self._webhook_url = webhook_url
         ctx = FlowRunContext.get()
         self._flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+        self._rename = run_name if ctx and ctx.flow_run and run_name and ctx.flow_run.name != run_name else None
         self._owner = owner_key_id(ctx.flow_run.tags) if ctx and ctx.flow_run else ""
         # A re-run of the same request (retry, crash recovery) never shows less than it already showed.
         labels = JobLabels.of(ctx.flow_run.labels if ctx and ctx.flow_run else None)
@@ -54,16 +56,13 @@ class Progress:
         return self._percent
 
     def start(self) -> None:
-        """Publish the initial (0 %) state, mark the intake row started, and create the UI progress bar."""
+        """Mark the intake row started, then publish the initial (0 %) state: the publisher names the run if it
+        must and creates the UI progress bar first, in the background (each an API call the flow need not wait
+        for)."""
         mark_started()
         if self._flow_run_id is not None:
-            key = f"progress-{str(self._flow_run_id)[:8]}"
-            try:
-                self._artifact = create_progress_artifact(0.0, key=key, description="Job progress")
-            except Exception as exc:  # progress is best effort; the job must not fail because of it
-                log.warning("could not create the progress artifact: %s", exc)
-            self._publisher = _Publisher(self._flow_run_id, self._artifact, self._webhook_url,
-                                         self._request_id or str(self._flow_run_id), self._owner)
+            self._publisher = _Publisher(self._flow_run_id, self._webhook_url,
+                                         self._request_id or str(self._flow_run_id), self._owner, self._rename)
             self._publisher.start()
         self._publish(next(iter(self._stages), ""))
 
@@ -88,12 +87,18 @@ class Progress:
         self._publish(stage, extra={MESSAGE: message, FAILED_STAGE: stage})
         self.close()
 
-    def finish(self) -> None:
+    def finish(self, meanwhile: Callable[[], None] | None = None) -> None:
+        """Publish 100 % and wait until it is sent; ``meanwhile`` (the run's last artifacts) runs while it is, so
+        the job's end costs one round trip to the API instead of several in a row."""
         with self._lock:
             self._state = dict.fromkeys(self._state, "COMPLETED")
             self._done = {name: spec[1] for name, spec in self._stages.items()}
         self._publish("", final=True)
-        self.close()
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            self.close()
 
     def _compute(self, final: bool) -> int:
         total = sum(weight for weight, _ in self._stages.values()) or 1.0
@@ -130,11 +135,13 @@ class _Publisher(threading.Thread):
     6-scene job); the flow only hands over the latest state and keeps rendering.
     """
 
-    def __init__(self, flow_run_id: UUID, artifact_id: UUID | None, webhook_url: str | None,
-                 request_id: str, owner: str) -> None:
+    def __init__(self, flow_run_id: UUID, webhook_url: str | None, request_id: str, owner: str,
+                 rename: str | None = None) -> None:
         super().__init__(name="reelflow-progress", daemon=True)
-        self._flow_run_id, self._artifact_id, self._webhook_url = flow_run_id, artifact_id, webhook_url
-        self._request_id, self._owner = request_id, owner
+        self._flow_run_id, self._webhook_url = flow_run_id, webhook_url
+        self._artifact_id: UUID | None = None
+        self._bar = 0.0  # what the UI's bar shows: an update that would not move it is not sent
+        self._request_id, self._owner, self._rename = request_id, owner, rename
         self._stage = ""
         self._notified: set[str] = set()
         self._wake = threading.Condition()
@@ -168,6 +175,7 @@ class _Publisher(threading.Thread):
     def _send_until_closed(self) -> None:
         try:
             with get_client(sync_client=True) as client:
+                self._prepare(client)
                 while True:
                     with self._wake:
                         while not self._labels and not self._closed:
@@ -178,11 +186,25 @@ class _Publisher(threading.Thread):
                             return
                     self._send(client, labels, percent)
                     self._notify(stage, percent)
-                    with self._wake:  # at most a few updates a second: the API server shares the CPU with ffmpeg
-                        if not self._closed:
-                            self._wake.wait(MIN_INTERVAL)
+                    # At most two updates a second (the API server shares the CPU with ffmpeg): an offer does not
+                    # cut this pause short, only the close does, so a burst of finished tasks is one update.
+                    with self._wake:
+                        self._wake.wait_for(lambda: self._closed, MIN_INTERVAL)
         except Exception as exc:  # best effort: never fail a render because the UI could not be told
             log.warning("progress publisher stopped: %s", exc)
+
+    def _prepare(self, client: SyncPrefectClient) -> None:
+        """Name the run (when the flow's own name for it differs) and create the UI's progress bar, best effort."""
+        if self._rename:
+            try:
+                client.set_flow_run_name(self._flow_run_id, self._rename)
+            except Exception as exc:
+                log.warning("could not name the run %s: %s", self._rename, exc)
+        try:
+            key = f"progress-{str(self._flow_run_id)[:8]}"
+            self._artifact_id = create_progress_artifact(self._bar, key=key, description="Job progress")
+        except Exception as exc:  # progress is best effort; the job must not fail because of it
+            log.warning("could not create the progress artifact: %s", exc)
 
     def _notify(self, stage: str, percent: int | None) -> None:
         """At most one IN_PROGRESS callback per stage change, best effort."""
@@ -197,7 +219,11 @@ class _Publisher(threading.Thread):
     def _send(self, client: SyncPrefectClient, labels: dict[str, Any], percent: int | None) -> None:
         try:
             client.update_flow_run_labels(self._flow_run_id, labels)
-            if self._artifact_id is not None and percent is not None:
+            with self._wake:  # a newer state came meanwhile: the next round moves the bar to it
+                if self._labels:
+                    return
+            if self._artifact_id is not None and percent is not None and float(percent) != self._bar:
                 client.update_artifact(self._artifact_id, ArtifactUpdate(data=float(percent)))
+                self._bar = float(percent)
         except Exception as exc:
             log.warning("could not publish progress: %s", exc)

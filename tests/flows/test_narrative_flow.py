@@ -11,6 +11,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import State
 
 from core.contract import parse_narrative
+from core.jobstate import run_name
 from core.results import VideoResult
 from core.settings import get_settings
 from flows.narrative import narrative
@@ -49,6 +50,9 @@ def test_three_scenes_make_a_valid_video_and_a_rerun_is_fully_cached() -> None:
     assert len(result.scenes) == 3 and abs(sum(s.duration for s in result.scenes) - video_s) < 0.05
     assert result.rendered_by == "local"
     assert storage().exists(result.srt) and storage().exists(result.vtt) and storage().exists(result.poster)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.name == run_name(str(run.id), run.parameters) == f"{str(run.id)[:8]}-a-red-fox-trots", run.name
 
     after_first = CALLS.copy()
     again = narrative(request(), return_state=True)
