@@ -21,7 +21,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.states import State
 
-from core.jobstate import WEBHOOK_PENDING_TAG
+from core.jobstate import WEBHOOK_PENDING_TAG, JobLabels
 from core.links import result_with_links
 from core.settings import get_settings
 from flows.names import DELIVER_WEBHOOK
@@ -93,9 +93,20 @@ def start_delivery(run: FlowRun, client: SyncPrefectClient | None = None) -> Non
     _record(client, run, run=str(delivery.id))
 
 
+def owes_bookkeeping(run: FlowRun) -> bool:
+    """Whether a job run has a terminal record or a callback to see to: an intake row (its request id label) or a
+    ``webhookUrl``. ``run`` may be the engine's own, whose parameters are the flow's Python objects, not JSON."""
+    request = (run.parameters or {}).get("request")
+    url = request.get("webhookUrl") if isinstance(request, dict) else getattr(request, "webhookUrl", None)
+    return JobLabels.of(run.labels).request_id is not None or url is not None
+
+
 def on_terminal(flow_: Flow[Any, Any], run: FlowRun, state: State[Any]) -> None:
     """State hook of the job flows: the terminal record, then the callback. The reconciler covers runs whose
-    process died (and repairs either when this hook could not finish)."""
+    process died (and repairs either when this hook could not finish). A direct run with neither (a flow called
+    in process, without a callback) reads nothing back."""
+    if not owes_bookkeeping(run):
+        return
     try:
         with get_client(sync_client=True) as client:
             fresh = client.read_flow_run(run.id)
