@@ -56,6 +56,8 @@ from flows.names import EXTRA_LOGGERS, NARRATIVE
 # Prefect's server takes ~10 s to become ready on an idle 2-core machine and several times that under load (a
 # first start runs its migrations); giving up early turns a slow machine into a failed start.
 HEALTH_TIMEOUT = 180.0
+RECORDER_BATCH = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
+RECORDER_FLUSH = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"
 
 
 def intake_for(settings: Settings, db_url: str) -> str:
@@ -72,6 +74,8 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
     it happens; through a pipe they would otherwise block-buffer and logs would arrive late and out of order.
     PREFECT_LOGGING_EXTRA_LOGGERS sends our modules' log lines (providers, media ...) to the run's log view in the
     UI; lines logged outside any flow run (the reconciler, the API) stay on the console without a warning each.
+    The server records task runs from their events in batches, at least once a second, instead of one write per
+    event (Prefect's default): a third of an identical rerun's wall (docs/operations.md); the UI lags by that second.
     """
     data = settings.data_dir.resolve()
     return {
@@ -83,6 +87,8 @@ def child_env(settings: Settings, db_url: str) -> dict[str, str]:
         "REELFLOW_INTAKE_URL": intake_for(settings, db_url),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        RECORDER_BATCH: os.environ.get(RECORDER_BATCH, "100"),
+        RECORDER_FLUSH: os.environ.get(RECORDER_FLUSH, "1"),
         # flow runs beat every 30 s (Prefect's minimum); the crash automation acts after REELFLOW_HEARTBEAT_GRACE
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
         "PREFECT_LOCAL_STORAGE_PATH": str(data / "results"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from core.secrets import key_id, key_webhook_secret
 from tests.e2e.stack import Stack, start_stack
 
+T = TypeVar("T")
 KEY_A = "test-key-alpha-0123456789"
 KEY_B = "test-key-bravo-9876543210"
 KEY_LIST = "test-key-listing-5555555555"  # tests/e2e/test_intake.py: listing must show exactly this key's requests
@@ -85,6 +86,16 @@ def flow_run_id(stack: Stack, request_id: str) -> str:
         "flow_runs": {"tags": {"all_": [f"request:{request_id}"]}}, "limit": 2})
     [run] = response.raise_for_status().json()
     return str(run["id"])
+
+
+def recorded(read: Callable[[], T], complete: Callable[[T], bool], timeout: float = 30) -> T:
+    """``read()`` once ``complete`` holds for what it read, else what it read at ``timeout`` (for the caller's
+    assertion to show). Task runs are recorded from their state events, which the stack's Prefect server writes
+    in batches at least once a second (adapter/supervisor.py), so right after a job ends its last states may lag."""
+    deadline = time.monotonic() + timeout
+    while not complete(value := read()) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return value
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:

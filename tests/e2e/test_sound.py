@@ -32,7 +32,7 @@ from core.jobstate import request_tag
 from media.captions import Word, word_groups
 from media.ffmpeg import ffmpeg_exe
 from media.probe import loudness
-from tests.e2e.conftest import narrative_body, poll, terminal
+from tests.e2e.conftest import narrative_body, poll, recorded, terminal
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -152,8 +152,12 @@ def test_the_narration_without_music_has_no_bed(jobs: dict[str, Any]) -> None:
 
 
 def test_a_rerun_finds_every_asset_cached(jobs: dict[str, Any], stack: Stack) -> None:
-    states = task_states(stack, jobs["rerun"]["request_id"])
-    assets = {name: state for name, state in states.items() if name not in ("plan-scenes", "publish")}
+    def assets_of(states: dict[str, str]) -> dict[str, str]:
+        return {name: state for name, state in states.items() if name not in ("plan-scenes", "publish")}
+
+    states = recorded(lambda: task_states(stack, jobs["rerun"]["request_id"]), lambda found: "assemble" in found
+                      and set(assets_of(found).values()) == {"Cached"})
+    assets = assets_of(states)
     assert "narration" in assets and "assemble" in assets, states  # the track reused whole: music's task not run
     assert set(assets.values()) == {"Cached"}, states
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import KEY_A, SECRET_A, STACK_ENV, narrative_body, poll, terminal
+from tests.e2e.conftest import KEY_A, SECRET_A, STACK_ENV, narrative_body, poll, recorded, terminal
 from tests.e2e.receiver import Receiver, running
 from tests.e2e.stack import Stack, start_stack
 
@@ -72,7 +72,9 @@ def test_stopped_mid_job_resumes_after_restart(stacks: list[Stack], receiver: Re
     with client(stacks[-1]) as api:
         body = poll(api, request_id, lambda b: terminal(b) and b.get("webhook", {}).get("status") == "delivered",
                     seen=seen)
-        states = task_runs(stacks[-1], request_id)
+        states = recorded(lambda: task_runs(stacks[-1], request_id), lambda found: all(
+            sum(1 for name, state in found if name.startswith(prefix) and state == "Completed") == 8
+            for prefix in ("image-", "voice-")) and any(state == "Cached" for _, state in found))
     assert body["status"] == "COMPLETED", body
     assert all(b["status"] != "CANCELLED" for b in seen)
     for prefix in ("image-", "voice-"):
