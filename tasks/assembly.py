@@ -22,7 +22,7 @@ from media.probe import VideoStream, probe
 from tasks.common import RENDERER_VERSION, asset_cache, renderer_of, storage, stored, workdir
 from tasks.music import MusicBedAsset
 from tasks.narration import NARRATION, ensure_track
-from tasks.video import RenderedScene
+from tasks.video import RenderedScene, video_facts_key
 
 
 def assembly_key(scenes: list[RenderedScene], voices: list[VoiceAsset | None],
@@ -53,10 +53,10 @@ def assemble(scenes: list[RenderedScene], voices: list[VoiceAsset | None], music
 
 
 def _videos(scenes: list[RenderedScene], clips: list[Path]) -> list[VideoStream | None]:
-    """The clips' video parameters for the concat check: stored beside each clip at its first join, so a join of
-    mostly known clips (an edit) probes only the new ones."""
+    """The clips' video parameters for the concat check: stored beside each clip by its render (or, for a clip
+    rendered before renders kept them, at its first join), so a join probes only clips nobody probed yet."""
     store = storage()
-    keys = [s.clip.rsplit(".", 1)[0] + ".video.json" for s in scenes]
+    keys = [video_facts_key(s.clip) for s in scenes]
     known = [json.loads(store.get_bytes(k)) if store.exists(k) else None for k in keys]
     missing = [i for i, facts in enumerate(known) if facts is None]
     for i, video in zip(missing, clip_videos([clips[i] for i in missing]), strict=True):

@@ -7,6 +7,8 @@ and then encoding it again to burn the captions in (see :func:`local_motion`). A
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 from prefect import task
@@ -19,6 +21,7 @@ from core.storage import content_key
 from core.styles import DEFAULT_CAPTIONS, CaptionOptions
 from media.caption_styles import write_styled_ass
 from media.captions import Word
+from media.probe import probe
 from media.scene import motion_for, render_still_clip, render_video_clip
 from media.timing import scene_duration
 from providers import registry
@@ -124,6 +127,20 @@ def scene_key(
     )
 
 
+def video_facts_key(clip: str) -> str:
+    """Where a scene clip's video parameters are kept: the join compares them before it stream-copies the clips."""
+    return clip.rsplit(".", 1)[0] + ".video.json"
+
+
+def remember_video(key: str, clip: Path) -> None:
+    """Probe the clip just rendered and keep its parameters beside it: the probe (an ffmpeg start) then runs here,
+    beside the other scenes' renders, instead of in the join, which waits for the last scene. A clip rendered
+    before this kept nothing; the join probes it then (``tasks.assembly``)."""
+    video = probe(clip).video
+    if video is not None:
+        storage().put_bytes(video_facts_key(key), json.dumps(asdict(video)).encode())
+
+
 @task(name="render-scene", task_run_name="scene-{scene.index}", cache_key_fn=asset_cache(scene_key))
 def render_scene(
     scene: SceneSpec, image: str, voice: VoiceAsset | None, video: str | None, width: int, height: int, fps: int,
@@ -144,10 +161,13 @@ def render_scene(
         ass = write_styled_ass(words, width, height, tmp / "captions.ass", captions or DEFAULT_CAPTIONS)
         out = tmp / "scene.mp4"
         if video:
-            return render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width,
-                                     height=height, fps=fps, ass=ass, fade=fade, preset=preset)
-        return render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
-                                 fps=fps, motion=motion_for(motion_index(scene)), ass=ass, fade=fade, preset=preset)
+            render_video_clip(store.local_copy(video, tmp), out, duration=duration, width=width, height=height,
+                              fps=fps, ass=ass, fade=fade, preset=preset)
+        else:
+            render_still_clip(store.local_copy(image, tmp), out, duration=duration, width=width, height=height,
+                              fps=fps, motion=motion_for(motion_index(scene)), ass=ass, fade=fade, preset=preset)
+        remember_video(key, out)
+        return out
 
     return RenderedScene(index=scene.index, clip=stored(key, render, task="render-scene", text=scene.text),
                          duration=duration)

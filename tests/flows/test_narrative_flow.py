@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from flows.narrative import narrative
 from media.probe import probe, stream_durations
 from providers.registry import CALLS
 from tasks.common import storage
+from tasks.video import video_facts_key
 
 LINES = ["A red fox trots across a snowy field.", "It stops and listens to the wind.", "Then it pounces."]
 
@@ -50,6 +53,9 @@ def test_three_scenes_make_a_valid_video_and_a_rerun_is_fully_cached() -> None:
     assert len(result.scenes) == 3 and abs(sum(s.duration for s in result.scenes) - video_s) < 0.05
     assert result.rendered_by == "local"
     assert storage().exists(result.srt) and storage().exists(result.vtt) and storage().exists(result.poster)
+    for scene in result.scenes:  # each render kept its clip's video parameters, for the join to compare
+        kept = json.loads(storage().get_bytes(video_facts_key(scene.clip)))
+        assert kept == asdict(probe(Path(storage().path(scene.clip))).video), kept
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == run_name(str(run.id), run.parameters) == f"{str(run.id)[:8]}-a-red-fox-trots", run.name
