@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+RECORDED_WITHIN = 5.0
+FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
 def _ts(value: str | None) -> float | None:
@@ -50,8 +53,18 @@ def _intake(data_dir: Path, request_id: str) -> dict[str, float | None]:
 
 
 def _task_spans(prefect: httpx.Client, flow_run_id: str) -> list[dict[str, Any]]:
-    """Each task run: name, final state name, first and last state timestamps (a Cached run has no Running)."""
-    runs = prefect.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}}, "limit": 200})
+    """Each task run: name, final state name, first and last state timestamps (a Cached run has no Running).
+
+    The stack's server records task runs in batches, at least once a second (docs/operations.md): read until the
+    job's last task (``assemble``) is recorded as finished, for at most :data:`RECORDED_WITHIN` seconds."""
+    deadline = time.monotonic() + RECORDED_WITHIN
+    while True:
+        runs = prefect.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}}, "limit": 200})
+        if any(r["name"] == "assemble" and r["state_type"] in FINAL for r in runs.json()):
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     spans = []
     for run in runs.json():
         states = prefect.get("/task_run_states/", params={"task_run_id": run["id"]}).json()
