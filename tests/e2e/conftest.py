@@ -90,8 +90,8 @@ def flow_run_id(stack: Stack, request_id: str) -> str:
 
 def recorded(read: Callable[[], T], complete: Callable[[T], bool], timeout: float = 30) -> T:
     """``read()`` once ``complete`` holds for what it read, else what it read at ``timeout`` (for the caller's
-    assertion to show). Task runs are recorded from their state events, which the stack's Prefect server writes
-    in batches at least once a second (adapter/supervisor.py), so right after a job ends its last states may lag."""
+    assertion to show). Task runs, for one, are recorded from their state events, which the stack's Prefect server
+    writes in batches at least once a second (adapter/supervisor.py): a job's last states may lag its end."""
     deadline = time.monotonic() + timeout
     while not complete(value := read()) and time.monotonic() < deadline:
         time.sleep(0.25)
@@ -100,8 +100,6 @@ def recorded(read: Callable[[], T], complete: Callable[[T], bool], timeout: floa
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
     """Poll ``check`` until it returns something truthy, and return that; fail naming ``what`` on timeout."""
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
+    value = recorded(check, bool, timeout)
+    assert value, f"timed out waiting for {what}"
     return value
